@@ -1,0 +1,55 @@
+# Warden developer commands. Each target does its own set-up on a fresh machine.
+#   make demo   - the offline end-to-end demo (emulator + Azurite + devhost)
+#   make test   - the whole test suite: ruff, mypy, pytest (all tiers)
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit functional e2e browser bench setup clean serve
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; Warden needs Python 3.11" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.installed: package.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20 (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm install --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+demo: setup
+	$(VENV)/bin/warden demo
+
+serve: setup
+	$(VENV)/bin/warden serve
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy .
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/pytest -n 2 tests
+
+unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+functional: setup
+	$(VENV)/bin/pytest tests/functional
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .warden

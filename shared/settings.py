@@ -1,0 +1,315 @@
+"""Warden's settings, read from the environment (Function App application settings).
+
+Every setting Warden reads is declared here, once, with its type and what it means.
+``load_settings()`` validates them all at start-up; a missing or malformed setting raises
+``SettingsError`` naming the setting, the value it had and what was expected. Secret
+values are never echoed back in those messages.
+
+Names are the environment variable names, case-sensitive as Azure app settings are.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["SettingsError", "WardenSettings", "get_settings", "load_settings"]
+
+_TASK_HUB_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+
+class SettingsError(ValueError):
+    """One or more settings are missing or malformed.
+
+    ``problems`` lists one human-readable line per bad setting.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Warden cannot start: invalid application settings:\n  - " + "\n  - ".join(problems))
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class WardenSettings(BaseSettings):
+    """All of Warden's application settings.
+
+    Each field's alias is the environment variable that sets it.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # --- scope -----------------------------------------------------------------------------
+    subscription_ids: Annotated[list[str], NoDecode] = Field(
+        validation_alias="WARDEN_SUBSCRIPTION_IDS",
+        description="Comma-separated subscription GUIDs that Warden monitors and may act on.",
+    )
+    log_analytics_workspace_id: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_LOG_ANALYTICS_WORKSPACE_ID",
+        description="Workspace (customer) GUID of the Log Analytics workspace holding "
+        "SecurityAlert, AzureActivity, AzureDiagnostics and AzureMetrics.",
+    )
+    identity_principal_id: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_IDENTITY_PRINCIPAL_ID",
+        description="Object id of Warden's own managed identity; key operations by any other "
+        "caller are reported as out of band.",
+    )
+
+    # --- policy and behaviour ---------------------------------------------------------------
+    policy_path: Path = Field(
+        default=Path("policy.yaml"),
+        validation_alias="WARDEN_POLICY_PATH",
+        description="Path of the response policy file (relative to the app root).",
+    )
+    dry_run: bool = Field(
+        default=False,
+        validation_alias="WARDEN_DRY_RUN",
+        description="Plan and record every response step but change nothing.",
+    )
+    max_event_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=16 * 1_048_576,
+        validation_alias="WARDEN_MAX_EVENT_BYTES",
+        description="Inbound payloads larger than this are quarantined unread.",
+    )
+
+    # --- durable functions ------------------------------------------------------------------
+    task_hub: str = Field(
+        default="WardenHub",
+        validation_alias="WARDEN_TASK_HUB",
+        description="Durable Functions task hub name (host.json reads it as %WARDEN_TASK_HUB%).",
+    )
+
+    # --- storage (audit trail, quarantine, watermarks, idempotency records) -------------------
+    tables_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WARDEN_TABLES_ENDPOINT", "AzureWebJobsStorage__tableServiceUri"),
+        description="Table service URL used with the managed identity, e.g. "
+        "https://<account>.table.core.windows.net.",
+    )
+    tables_connection_string: SecretStr | None = Field(
+        default=None,
+        validation_alias="WARDEN_TABLES_CONNECTION_STRING",
+        description="Table service connection string; only for Azurite in local development.",
+    )
+
+    # --- notifications and approvals --------------------------------------------------------
+    notify_topic_endpoint: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_NOTIFY_TOPIC_ENDPOINT",
+        description="Event Grid custom topic endpoint that receives Warden's CloudEvents.",
+    )
+    notify_topic_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="WARDEN_NOTIFY_TOPIC_KEY",
+        description="Topic access key; leave unset to publish with the managed identity.",
+    )
+    teams_webhook_url: SecretStr | None = Field(
+        default=None,
+        validation_alias="WARDEN_TEAMS_WEBHOOK_URL",
+        description="Teams incoming-webhook URL for Adaptive Card notifications.",
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_PUBLIC_BASE_URL",
+        description="Public https base URL of the Function App, used in approval links.",
+    )
+    approver_role: str = Field(
+        default="Warden.Approver",
+        min_length=1,
+        validation_alias="WARDEN_APPROVER_ROLE",
+        description="App role (or group object id) whose members may approve response steps.",
+    )
+    link_signing_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="WARDEN_LINK_SIGNING_KEY",
+        description="HMAC key for one-click approval links (a Key Vault reference in Azure).",
+    )
+
+    # --- Azure endpoints (sovereign clouds) and local development ----------------------------
+    arm_endpoint: str = Field(
+        default="https://management.azure.com",
+        validation_alias="WARDEN_ARM_ENDPOINT",
+        description="Azure Resource Manager endpoint.",
+    )
+    logs_endpoint: str = Field(
+        default="https://api.loganalytics.io",
+        validation_alias="WARDEN_LOGS_ENDPOINT",
+        description="Log Analytics query endpoint.",
+    )
+    managed_identity_client_id: str | None = Field(
+        default=None,
+        validation_alias="AZURE_CLIENT_ID",
+        description="Client id of a user-assigned managed identity; unset for system-assigned.",
+    )
+    emulator_url: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_EMULATOR_URL",
+        description="LOCAL DEVELOPMENT ONLY: loopback URL of Warden's Azure emulator. When set, "
+        "every Azure call goes to the emulator with a static development token.",
+    )
+    applicationinsights_connection_string: SecretStr | None = Field(
+        default=None,
+        validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING",
+        description="When set, logs and traces go to Application Insights via OpenTelemetry.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias="WARDEN_LOG_LEVEL",
+        description="Python log level for Warden's loggers.",
+    )
+
+    # --- validators -------------------------------------------------------------------------
+    @field_validator("subscription_ids", mode="before")
+    @classmethod
+    def _split_subscriptions(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("subscription_ids")
+    @classmethod
+    def _check_subscriptions(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one subscription GUID")
+        for item in value:
+            _require_guid(item, "a subscription GUID")
+        return [item.lower() for item in value]
+
+    @field_validator("log_analytics_workspace_id", "identity_principal_id", "managed_identity_client_id")
+    @classmethod
+    def _check_guid(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        _require_guid(value, "a GUID")
+        return value.lower()
+
+    @field_validator("task_hub")
+    @classmethod
+    def _check_task_hub(cls, value: str) -> str:
+        if not _TASK_HUB_RE.match(value):
+            raise ValueError(
+                "expected 3-45 letters and digits starting with a letter (Durable task hub name rules)"
+            )
+        return value
+
+    @field_validator(
+        "arm_endpoint", "logs_endpoint", "tables_endpoint", "notify_topic_endpoint", "public_base_url"
+    )
+    @classmethod
+    def _check_https(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+            raise ValueError("expected an https:// URL (plain http is allowed only for loopback hosts)")
+        if not parts.hostname:
+            raise ValueError("expected an absolute URL with a host name")
+        return value.rstrip("/")
+
+    @field_validator("emulator_url")
+    @classmethod
+    def _check_emulator(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not _is_loopback(parts.hostname):
+            raise ValueError("expected an http(s) URL on a loopback address (127.0.0.1, ::1 or localhost)")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return upper
+
+    @property
+    def uses_emulator(self) -> bool:
+        """True when Azure calls are routed to the local emulator."""
+        return self.emulator_url is not None
+
+
+def _require_guid(value: str, what: str) -> None:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"expected {what} like 00000000-0000-0000-0000-000000000000") from None
+    if len(value) != 36:
+        raise ValueError(f"expected {what} in the 8-4-4-4-12 form")
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_SECRET_FIELDS = {
+    name
+    for name, field in WardenSettings.model_fields.items()
+    if field.annotation in (SecretStr, SecretStr | None)
+}
+
+
+def _env_name(field_name: str) -> str:
+    alias = WardenSettings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return str(alias) if alias else field_name
+
+
+def _describe(error: Any) -> str:
+    loc = error.get("loc") or ()
+    field_name = str(loc[0]) if loc else "?"
+    env = _env_name(field_name) if field_name in WardenSettings.model_fields else field_name
+    if error.get("type") == "missing":
+        return f"{env} is missing: {WardenSettings.model_fields[field_name].description}"
+    raw = error.get("input")
+    shown = "<redacted>" if field_name in _SECRET_FIELDS else repr(raw)
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    return f"{env}={shown}: {message}"
+
+
+def load_settings(**overrides: Any) -> WardenSettings:
+    """Read and validate every setting from the environment.
+
+    Keyword overrides (by field name) take precedence over the environment; tests and the CLI
+    use them. Raises ``SettingsError`` listing every problem at once.
+    """
+    try:
+        return WardenSettings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError([_describe(err) for err in exc.errors()]) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> WardenSettings:
+    """The process-wide settings, loaded once on first use (at start-up in function_app.py)."""
+    return load_settings()
