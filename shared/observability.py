@@ -2,7 +2,7 @@
 
 - Every log record carries the current incident id and resource id (context variables set
   with ``log_context``), as ``warden.incident_id`` / ``warden.resource_id`` attributes.
-- Redaction happens when a record is *created* (a LogRecord factory), before any handler,
+- Redaction happens when a record is *made* (``Logger.makeRecord``), before any handler,
   formatter or exporter (OpenTelemetry included) can see it. It removes registered secret
   values (``register_secret``) and anything shaped like a credential: bearer tokens, JWTs,
   ``api-key``/``aeg-sas-key``/``x-functions-key`` headers, SAS signatures, ``code=`` query keys,
@@ -93,44 +93,50 @@ def redact(text: str) -> str:
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
-def _redacting_factory(base: Any) -> Any:
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record: logging.LogRecord = base(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string must not lose the record
-            message = f"{record.msg!r} % {record.args!r}"
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        for attr, value in list(record.__dict__.items()):
-            if attr in _STANDARD_ATTRS:
-                continue
-            if _SECRET_ATTRS.search(attr) and not attr.startswith("warden."):
-                record.__dict__[attr] = REDACTED
-            elif isinstance(value, str):
-                record.__dict__[attr] = redact(value)
-        incident = _incident.get()
-        resource = _resource.get()
-        if incident is not None:
-            record.__dict__["warden.incident_id"] = incident
-        if resource is not None:
-            record.__dict__["warden.resource_id"] = resource
-        return record
-
-    factory.warden_redacting = True  # type: ignore[attr-defined]
-    return factory
+def _scrub(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string must not lose the record
+        message = f"{record.msg!r} % {record.args!r}"
+    record.msg = redact(message)
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        record.exc_info = None
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    for attr, value in list(record.__dict__.items()):
+        if attr in _STANDARD_ATTRS:
+            continue
+        if _SECRET_ATTRS.search(attr) and not attr.startswith("warden."):
+            record.__dict__[attr] = REDACTED
+        elif isinstance(value, str):
+            record.__dict__[attr] = redact(value)
+    incident = _incident.get()
+    resource = _resource.get()
+    if incident is not None:
+        record.__dict__["warden.incident_id"] = incident
+    if resource is not None:
+        record.__dict__["warden.resource_id"] = resource
 
 
 def install_redaction() -> None:
-    """Install the redacting LogRecord factory (idempotent)."""
-    current = logging.getLogRecordFactory()
-    if not getattr(current, "warden_redacting", False):
-        logging.setLogRecordFactory(_redacting_factory(current))
+    """Redact every log record as it is made, extras included (idempotent, process-wide).
+
+    ``Logger.makeRecord`` is the one point where the message, its arguments, the exception
+    and the ``extra=`` attributes all exist and no handler has run yet, so Warden wraps it.
+    """
+    original = logging.Logger.makeRecord
+    if getattr(original, "warden_redacting", False):
+        return
+
+    def make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(self, *args, **kwargs)
+        _scrub(record)
+        return record
+
+    make_record.warden_redacting = True  # type: ignore[attr-defined]
+    logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -277,23 +277,30 @@ _SECRET_FIELDS = {
 }
 
 
-def _env_name(field_name: str) -> str:
+def _aliases(field_name: str) -> list[str]:
     alias = WardenSettings.model_fields[field_name].validation_alias
     if isinstance(alias, AliasChoices):
-        return str(alias.choices[0])
-    return str(alias) if alias else field_name
+        return [str(choice) for choice in alias.choices]
+    return [str(alias)] if alias else [field_name]
+
+
+# Pydantic reports errors by field name or by environment variable name; map both to the field.
+_FIELD_BY_NAME = {name: name for name in WardenSettings.model_fields} | {
+    alias: name for name in WardenSettings.model_fields for alias in _aliases(name)
+}
 
 
 def _describe(error: Any) -> str:
     loc = error.get("loc") or ()
-    field_name = str(loc[0]) if loc else "?"
-    env = _env_name(field_name) if field_name in WardenSettings.model_fields else field_name
+    field_name = _FIELD_BY_NAME.get(str(loc[0]) if loc else "")
+    if field_name is None:
+        return f"{'.'.join(map(str, loc)) or '?'}: {error.get('msg', 'invalid value')}"
+    env = _aliases(field_name)[0]
     if error.get("type") == "missing":
         return f"{env} is missing: {WardenSettings.model_fields[field_name].description}"
     raw = error.get("input")
     shown = "<redacted>" if field_name in _SECRET_FIELDS else repr(raw)
-    message = str(error.get("msg", "invalid value"))
-    message = message.removeprefix("Value error, ")
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{env}={shown}: {message}"
 
 
