@@ -1,0 +1,206 @@
+"""Audit stores: append-only, hash-chained, safe under concurrent writers.
+
+Appending takes the next sequence number with a conditional insert (RowKey = the zero-padded
+sequence number), so two writers can never both write record ``n``; the loser re-reads the
+tail and tries again. A ``head`` entity records the highest sequence written, so truncation of
+the newest records is detectable; it may lag after a crash (then the tail is found by reading
+forward), but never runs ahead of the records unless records were removed.
+
+Table: ``WardenAudit`` (PartitionKey ``chain``). Requires "Storage Table Data Contributor".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from shared.audit.chain import GENESIS, AuditEvent, AuditRecord, ChainReport, seal, verify_chain
+from shared.storage.ports import StorageError
+
+__all__ = ["AUDIT_TABLE", "AuditStore", "MemoryAuditStore", "TableAuditStore"]
+
+AUDIT_TABLE = "WardenAudit"
+_PARTITION = "chain"
+_HEAD = "head"
+_MAX_ATTEMPTS = 50
+
+
+class AuditStore(Protocol):
+    """Append-only audit trail."""
+
+    def append(self, event: AuditEvent) -> AuditRecord:
+        """Seal ``event`` into the chain and store it; returns the stored record."""
+        ...
+
+    def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
+        """Every record in sequence order (optionally of one incident)."""
+        ...
+
+    def verify(self) -> ChainReport:
+        """Check the whole chain (see ``verify_chain``)."""
+        ...
+
+
+class MemoryAuditStore:
+    """In-memory audit trail for unit tests (same behaviour as the table store)."""
+
+    def __init__(self) -> None:
+        self._records: list[AuditRecord] = []
+        self._head = 0
+        self._lock = threading.Lock()
+
+    def append(self, event: AuditEvent) -> AuditRecord:
+        with self._lock:
+            prev = self._records[-1].hash if self._records else GENESIS
+            record = seal(event, seq=len(self._records) + 1, prev_hash=prev)
+            self._records.append(record)
+            self._head = record.seq
+            return record
+
+    def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
+        with self._lock:
+            return [r for r in self._records if incident_id is None or r.incident_id == incident_id]
+
+    def verify(self) -> ChainReport:
+        with self._lock:
+            return verify_chain(list(self._records), expected_head_seq=self._head)
+
+    # Test hooks to simulate tampering.
+    def tamper_replace(self, seq: int, record: AuditRecord) -> None:
+        with self._lock:
+            self._records[seq - 1] = record
+
+    def tamper_delete(self, seq: int) -> None:
+        with self._lock:
+            del self._records[seq - 1]
+
+
+def _row(seq: int) -> str:
+    return f"{seq:012d}"
+
+
+def _to_entity(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "PartitionKey": _PARTITION,
+        "RowKey": _row(record.seq),
+        "Record": record.model_dump_json(),
+        "IncidentId": record.incident_id or "",
+        "Action": record.action,
+        "Hash": record.hash,
+    }
+
+
+class TableAuditStore:
+    """The audit trail in Azure Table Storage."""
+
+    def __init__(self, service: TableServiceClient) -> None:
+        self._service = service
+        self._table: Any = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> Any:
+        with self._lock:
+            if self._table is None:
+                try:
+                    self._table = self._service.create_table_if_not_exists(AUDIT_TABLE)
+                except HttpResponseError as exc:
+                    raise StorageError(
+                        f"cannot open table {AUDIT_TABLE!r}: {exc.reason or exc.message}"
+                    ) from exc
+            return self._table
+
+    def _tail(self) -> tuple[int, str, str | None, int]:
+        """(last seq, last hash, head etag, head seq) — reading forward past a lagging head."""
+        client = self._client()
+        try:
+            head = client.get_entity(_PARTITION, _HEAD)
+            head_seq, head_hash, etag = int(head["Seq"]), str(head["Hash"]), head.metadata["etag"]
+        except ResourceNotFoundError:
+            head_seq, head_hash, etag = 0, GENESIS, None
+        seq, last_hash = head_seq, head_hash
+        while True:
+            try:
+                nxt = client.get_entity(_PARTITION, _row(seq + 1))
+            except ResourceNotFoundError:
+                return seq, last_hash, etag, head_seq
+            seq, last_hash = seq + 1, str(nxt["Hash"])
+
+    def append(self, event: AuditEvent) -> AuditRecord:
+        client = self._client()
+        for _ in range(_MAX_ATTEMPTS):
+            seq, last_hash, etag, _head_seq = self._tail()
+            record = seal(event, seq=seq + 1, prev_hash=last_hash)
+            try:
+                client.create_entity(_to_entity(record))
+            except ResourceExistsError:
+                continue  # another writer took this sequence number; re-read the tail
+            self._advance_head(record, etag)
+            return record
+        raise StorageError(f"audit append lost {_MAX_ATTEMPTS} races in a row; the audit table is overloaded")
+
+    def _advance_head(self, record: AuditRecord, etag: str | None) -> None:
+        client = self._client()
+        entity = {"PartitionKey": _PARTITION, "RowKey": _HEAD, "Seq": record.seq, "Hash": record.hash}
+        try:
+            if etag is None:
+                client.create_entity(entity)
+            else:
+                client.update_entity(
+                    entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            # Another writer moved the head; it only ever moves forward, and a lagging head is
+            # caught up by the next append (which reads forward from it).
+            return
+        except HttpResponseError as exc:
+            if exc.status_code != 412:
+                raise
+
+    def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
+        client = self._client()
+        if incident_id is None:
+            entities = client.query_entities(
+                "PartitionKey eq @pk and RowKey ne @head", parameters={"pk": _PARTITION, "head": _HEAD}
+            )
+        else:
+            entities = client.query_entities(
+                "PartitionKey eq @pk and IncidentId eq @iid",
+                parameters={"pk": _PARTITION, "iid": incident_id},
+            )
+        out = [AuditRecord.model_validate(json.loads(e["Record"])) for e in entities]
+        out.sort(key=lambda r: r.seq)
+        return out
+
+    def verify(self) -> ChainReport:
+        client = self._client()
+        try:
+            head_seq: int | None = int(client.get_entity(_PARTITION, _HEAD)["Seq"])
+        except ResourceNotFoundError:
+            head_seq = None
+        problems: list[str] = []
+        records: list[AuditRecord] = []
+        for entity in client.query_entities(
+            "PartitionKey eq @pk and RowKey ne @head", parameters={"pk": _PARTITION, "head": _HEAD}
+        ):
+            try:
+                record = AuditRecord.model_validate(json.loads(entity["Record"]))
+            except (ValueError, KeyError) as exc:
+                problems.append(f"row {entity.get('RowKey')}: unreadable record ({type(exc).__name__})")
+                continue
+            if _row(record.seq) != entity["RowKey"]:
+                problems.append(f"row {entity['RowKey']}: holds record {record.seq} (moved)")
+            records.append(record)
+        report = verify_chain(records, expected_head_seq=head_seq)
+        if problems:
+            return report.model_copy(update={"ok": False, "problems": (*problems, *report.problems)})
+        return report
