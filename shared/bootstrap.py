@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from shared.audit.store import AuditStore, TableAuditStore
 from shared.azure.clients import AzureClients
 from shared.observability import configure_logging
 from shared.settings import WardenSettings, get_settings
+from shared.storage.ports import IdempotencyStore, QuarantineStore, WatermarkStore
+from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
 
 __all__ = ["Container", "container", "reset_container", "set_container", "startup"]
 
@@ -27,6 +31,23 @@ class Container:
     @classmethod
     def from_settings(cls, settings: WardenSettings) -> Container:
         return cls(settings=settings, clients=AzureClients(settings))
+
+    # State stores in Table Storage, built on first use (a cold start touches only what it needs).
+    @cached_property
+    def quarantine(self) -> QuarantineStore:
+        return TableQuarantineStore(self.clients.tables())
+
+    @cached_property
+    def watermarks(self) -> WatermarkStore:
+        return TableWatermarkStore(self.clients.tables())
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return TableIdempotencyStore(self.clients.tables())
+
+    @cached_property
+    def audit(self) -> AuditStore:
+        return TableAuditStore(self.clients.tables())
 
 
 _lock = threading.Lock()
