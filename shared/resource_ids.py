@@ -104,9 +104,7 @@ class _BaseId:
         return parsed
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         def validate(value: Any) -> Any:
             if isinstance(value, cls):
                 return value
@@ -235,9 +233,7 @@ def parse_resource_id(value: str) -> ResourceId:
         raise InvalidResourceIdError(value, "expected '/resourceGroups/{name}' after the subscription")
     rg = _check(_RG_RE, parts[3], "resource group", value)
     if len(parts) < 8 or parts[4].lower() != "providers":
-        raise InvalidResourceIdError(
-            value, "expected '/providers/{namespace}/{type}/{name}' after the resource group"
-        )
+        raise InvalidResourceIdError(value, "expected '/providers/{namespace}/{type}/{name}' after the resource group")
     namespace, rtype, name = parts[5], parts[6], parts[7]
     kind = _PROVIDERS.get((namespace.lower(), rtype.lower()))
     if kind is None:

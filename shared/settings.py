@@ -105,8 +105,7 @@ class WardenSettings(BaseSettings):
     tables_endpoint: str | None = Field(
         default=None,
         validation_alias=AliasChoices("WARDEN_TABLES_ENDPOINT", "AzureWebJobsStorage__tableServiceUri"),
-        description="Table service URL used with the managed identity, e.g. "
-        "https://<account>.table.core.windows.net.",
+        description="Table service URL used with the managed identity, e.g. https://<account>.table.core.windows.net.",
     )
     tables_connection_string: SecretStr | None = Field(
         default=None,
@@ -207,14 +206,10 @@ class WardenSettings(BaseSettings):
     @classmethod
     def _check_task_hub(cls, value: str) -> str:
         if not _TASK_HUB_RE.match(value):
-            raise ValueError(
-                "expected 3-45 letters and digits starting with a letter (Durable task hub name rules)"
-            )
+            raise ValueError("expected 3-45 letters and digits starting with a letter (Durable task hub name rules)")
         return value
 
-    @field_validator(
-        "arm_endpoint", "logs_endpoint", "tables_endpoint", "notify_topic_endpoint", "public_base_url"
-    )
+    @field_validator("arm_endpoint", "logs_endpoint", "tables_endpoint", "notify_topic_endpoint", "public_base_url")
     @classmethod
     def _check_https(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -271,9 +266,7 @@ def _is_loopback(host: str | None) -> bool:
 
 
 _SECRET_FIELDS = {
-    name
-    for name, field in WardenSettings.model_fields.items()
-    if field.annotation in (SecretStr, SecretStr | None)
+    name for name, field in WardenSettings.model_fields.items() if field.annotation in (SecretStr, SecretStr | None)
 }
 
 

@@ -59,9 +59,7 @@ _DISRUPTIVE = frozenset(
     }
 )
 # A regenerated key cannot be brought back; notifications cannot be unsent.
-_IRREVERSIBLE = frozenset(
-    {ActionKind.ROTATE_KEY_SCHEDULED, ActionKind.ROTATE_KEY_EMERGENCY, ActionKind.NOTIFY_OWNERS}
-)
+_IRREVERSIBLE = frozenset({ActionKind.ROTATE_KEY_SCHEDULED, ActionKind.ROTATE_KEY_EMERGENCY, ActionKind.NOTIFY_OWNERS})
 
 
 class ApprovalRequirement(StrEnum):

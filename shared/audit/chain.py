@@ -131,9 +131,5 @@ def verify_chain(records: Iterable[AuditRecord], *, expected_head_seq: int | Non
         expected = record.seq + 1
         last_seq = record.seq
     if expected_head_seq is not None and expected_head_seq > last_seq:
-        problems.append(
-            f"the chain ends at {last_seq} but its head says {expected_head_seq} (newest records removed)"
-        )
-    return ChainReport(
-        ok=not problems, records=count, head_seq=last_seq, head_hash=prev_hash, problems=tuple(problems)
-    )
+        problems.append(f"the chain ends at {last_seq} but its head says {expected_head_seq} (newest records removed)")
+    return ChainReport(ok=not problems, records=count, head_seq=last_seq, head_hash=prev_hash, problems=tuple(problems))

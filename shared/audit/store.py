@@ -114,9 +114,7 @@ class TableAuditStore:
                 try:
                     self._table = self._service.create_table_if_not_exists(AUDIT_TABLE)
                 except HttpResponseError as exc:
-                    raise StorageError(
-                        f"cannot open table {AUDIT_TABLE!r}: {exc.reason or exc.message}"
-                    ) from exc
+                    raise StorageError(f"cannot open table {AUDIT_TABLE!r}: {exc.reason or exc.message}") from exc
             return self._table
 
     def _tail(self) -> tuple[int, str, str | None, int]:

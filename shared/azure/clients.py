@@ -120,9 +120,7 @@ class AzureClients:
         return self._cached(
             "resourcegraph",
             "",
-            lambda: ResourceGraphClient(
-                self.credential, base_url=self.settings.arm_endpoint, **self._kwargs()
-            ),
+            lambda: ResourceGraphClient(self.credential, base_url=self.settings.arm_endpoint, **self._kwargs()),
         )
 
     def secrets(self, vault_url: str) -> SecretClient:

@@ -52,9 +52,7 @@ class DataPlaneProbe:
         if self._transport is not None:
             kwargs["transport"] = self._transport
         client: PipelineClient[HttpRequest, Any] = PipelineClient(endpoint.rstrip("/"), **kwargs)
-        request = HttpRequest(
-            "GET", f"{endpoint.rstrip('/')}/openai/models", params={"api-version": PROBE_API_VERSION}
-        )
+        request = HttpRequest("GET", f"{endpoint.rstrip('/')}/openai/models", params={"api-version": PROBE_API_VERSION})
         try:
             response = client.send_request(request, connection_timeout=timeout, read_timeout=timeout)
         except ClientAuthenticationError as exc:  # pragma: no cover - send_request does not raise by status

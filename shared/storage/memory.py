@@ -91,9 +91,7 @@ class MemoryIdempotencyStore:
                     if record.status == "COMPLETED":
                         raise AlreadyCompletedError(key, dict(record.result or {}))
                     raise AlreadyInProgressError(key)
-            fresh = IdempotencyRecord(
-                key=key, status="INPROGRESS", expires_at=now + timedelta(seconds=lease_seconds)
-            )
+            fresh = IdempotencyRecord(key=key, status="INPROGRESS", expires_at=now + timedelta(seconds=lease_seconds))
             self._items[key] = (fresh, now)
             return fresh
 

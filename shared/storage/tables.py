@@ -110,9 +110,7 @@ class TableQuarantineStore:
         try:
             self._table.client().create_entity(entity)
         except HttpResponseError as exc:
-            raise StorageError(
-                f"quarantining a {source} payload failed: {exc.reason or exc.message}"
-            ) from exc
+            raise StorageError(f"quarantining a {source} payload failed: {exc.reason or exc.message}") from exc
         return _quarantine_record(entity)
 
     def list(self, *, source: str | None = None, limit: int = 100) -> list[QuarantineRecord]:
@@ -186,12 +184,8 @@ class TableWatermarkStore:
             raise ConcurrentUpdateError(f"watermark {watermark.name!r} changed since it was read") from exc
         except HttpResponseError as exc:
             if exc.status_code == 412:
-                raise ConcurrentUpdateError(
-                    f"watermark {watermark.name!r} changed since it was read"
-                ) from exc
-            raise StorageError(
-                f"saving watermark {watermark.name!r} failed: {exc.reason or exc.message}"
-            ) from exc
+                raise ConcurrentUpdateError(f"watermark {watermark.name!r} changed since it was read") from exc
+            raise StorageError(f"saving watermark {watermark.name!r} failed: {exc.reason or exc.message}") from exc
         return watermark.model_copy(update={"etag": meta["etag"]})
 
 

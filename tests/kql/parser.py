@@ -51,9 +51,7 @@ def check_queries(queries: dict[str, str]) -> dict[str, list[Diagnostic]]:
     if node is None:
         raise RuntimeError("node is not installed; the KQL check needs Node.js 20 (make setup installs it)")
     if not (ROOT / "node_modules" / "@kusto" / "language-service-next").is_dir():
-        raise RuntimeError(
-            "@kusto/language-service-next is not installed; run `npm install` (make setup does)"
-        )
+        raise RuntimeError("@kusto/language-service-next is not installed; run `npm install` (make setup does)")
     request = {
         "databases": _databases(),
         "queries": [{"name": n, "database": database_for(t), "text": t} for n, t in queries.items()],

@@ -27,26 +27,18 @@ def env(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[TableServ
     reset_container()
 
 
-def test_verify_passes_on_an_intact_chain(
-    env: TableServiceClient, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_verify_passes_on_an_intact_chain(env: TableServiceClient, capsys: pytest.CaptureFixture[str]) -> None:
     store = TableAuditStore(env)
     for i in range(3):
-        store.append(
-            AuditEvent(at=datetime(2026, 1, 1, tzinfo=UTC), actor="warden", action="x", reason=str(i))
-        )
+        store.append(AuditEvent(at=datetime(2026, 1, 1, tzinfo=UTC), actor="warden", action="x", reason=str(i)))
     assert main(["audit", "verify"]) == 0
     assert "audit chain OK: 3 records, head 3" in capsys.readouterr().out
 
 
-def test_verify_fails_when_a_record_is_removed(
-    env: TableServiceClient, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_verify_fails_when_a_record_is_removed(env: TableServiceClient, capsys: pytest.CaptureFixture[str]) -> None:
     store = TableAuditStore(env)
     for i in range(3):
-        store.append(
-            AuditEvent(at=datetime(2026, 1, 1, tzinfo=UTC), actor="warden", action="x", reason=str(i))
-        )
+        store.append(AuditEvent(at=datetime(2026, 1, 1, tzinfo=UTC), actor="warden", action="x", reason=str(i)))
     env.get_table_client(AUDIT_TABLE).delete_entity("chain", f"{2:012d}")
     assert main(["audit", "verify"]) == 1
     out = capsys.readouterr().out

@@ -92,9 +92,7 @@ def test_watermark_create_then_update_with_etag(service: TableServiceClient | No
     assert first.etag
     loaded = store.get(name)
     assert loaded is not None and loaded.value == T0 and loaded.boundary_ids == ("a",)
-    second = store.save(
-        loaded.model_copy(update={"value": T0 + timedelta(minutes=5), "boundary_ids": ("b", "c")})
-    )
+    second = store.save(loaded.model_copy(update={"value": T0 + timedelta(minutes=5), "boundary_ids": ("b", "c")}))
     assert second.etag != first.etag
     again = store.get(name)
     assert again is not None and again.value == T0 + timedelta(minutes=5) and again.boundary_ids == ("b", "c")

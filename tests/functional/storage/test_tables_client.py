@@ -20,9 +20,7 @@ from tests.conftest import SUBSCRIPTION
 
 @pytest.fixture
 def clients(azurite: Azurite) -> AzureClients:
-    settings = load_settings(
-        subscription_ids=[SUBSCRIPTION], tables_connection_string=azurite.table_connection_string
-    )
+    settings = load_settings(subscription_ids=[SUBSCRIPTION], tables_connection_string=azurite.table_connection_string)
     return AzureClients(settings)
 
 

@@ -11,9 +11,7 @@ from shared.models import Finding, FindingSource, Incident, Severity, incident_i
 from shared.resource_ids import AccountId, parse_resource_id
 
 SUB = "00000000-0000-0000-0000-000000000001"
-ACCOUNT = (
-    f"/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-oai"
-)
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-oai"
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 

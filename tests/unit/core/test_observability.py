@@ -120,9 +120,7 @@ def test_application_insights_export_is_enabled_by_connection_string(monkeypatch
 
     monkeypatch.setattr(otel, "configure_azure_monitor", lambda **kw: calls.append(kw))
     monkeypatch.setattr(observability, "_configured", False)
-    configure_logging(
-        "INFO", appinsights_connection_string="InstrumentationKey=00000000-0000-0000-0000-000000000000"
-    )
+    configure_logging("INFO", appinsights_connection_string="InstrumentationKey=00000000-0000-0000-0000-000000000000")
     assert calls == [
         {
             "connection_string": "InstrumentationKey=00000000-0000-0000-0000-000000000000",

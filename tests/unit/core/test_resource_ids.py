@@ -17,9 +17,7 @@ from shared.resource_ids import (
 )
 
 SUB = "00000000-0000-0000-0000-000000000001"
-ACCOUNT = (
-    f"/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-oai"
-)
+ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-oai"
 
 
 def test_account_id_parses_into_its_parts() -> None:
@@ -69,9 +67,7 @@ def test_vault_and_workspace_ids(value: str, cls: type) -> None:
 
 
 def test_vault_url_is_derived_from_the_name() -> None:
-    vault = VaultId.parse(
-        f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/KV-Warden"
-    )
+    vault = VaultId.parse(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/KV-Warden")
     assert vault.vault_url == "https://kv-warden.vault.azure.net"
 
 

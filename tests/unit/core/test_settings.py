@@ -74,9 +74,7 @@ def test_secret_values_are_never_echoed_in_errors(monkeypatch: pytest.MonkeyPatc
 def test_emulator_url_must_be_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WARDEN_SUBSCRIPTION_IDS", SUB)
     monkeypatch.setenv("WARDEN_EMULATOR_URL", "http://10.0.0.5:8080")
-    with pytest.raises(
-        SettingsError, match=re.escape("WARDEN_EMULATOR_URL='http://10.0.0.5:8080': expected an http")
-    ):
+    with pytest.raises(SettingsError, match=re.escape("WARDEN_EMULATOR_URL='http://10.0.0.5:8080': expected an http")):
         load_settings()
     monkeypatch.setenv("WARDEN_EMULATOR_URL", "http://127.0.0.1:8080/")
     settings = load_settings()

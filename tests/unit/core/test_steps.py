@@ -39,9 +39,7 @@ def test_key_regeneration_cannot_be_undone() -> None:
 
 
 def test_step_validates_target_and_id() -> None:
-    step = ResponseStep(
-        id="contain-1", action=ActionKind.DELETE_DEPLOYMENT, target=ACCOUNT + "/deployments/gpt-4o"
-    )
+    step = ResponseStep(id="contain-1", action=ActionKind.DELETE_DEPLOYMENT, target=ACCOUNT + "/deployments/gpt-4o")
     assert step.disruptive
     assert not step.needs_approval
     gated = step.model_copy(update={"approval": ApprovalRequirement.TWO_APPROVERS})
