@@ -1,0 +1,161 @@
+"""Intake: one finding in, exactly one incident affected.
+
+Every finding source (Event Grid, Event Hub, the SecurityAlert poller, key scans, detectors)
+calls ``ingest``. It guarantees:
+
+- **once per finding**: an idempotency record keyed by the finding's dedupe key (for a
+  Defender alert, its SystemAlertId) makes a redelivered or cross-path duplicate a no-op;
+- **one open incident per resource**: the first finding on a resource claims the resource
+  (conditional insert) and starts an incident whose instance id derives from that finding;
+  later findings on the same resource join it (``raise_event``) and are recorded in the
+  incident's findings table — a storm of alerts yields one incident that records them all;
+- **a stale claim is healed**: if the claimed incident has already finished, the claim is
+  released and a new incident opens.
+
+The durable client is behind the ``IncidentStarter`` port (implemented in ``handlers/``),
+so this module stays free of ``azure.functions``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from shared.models import Finding
+from shared.observability import log_context
+from shared.storage.incidents import IncidentFindingsStore, OpenIncidentStore
+from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, IdempotencyStore
+
+__all__ = [
+    "IncidentStarter",
+    "IngestResult",
+    "IngestStatus",
+    "IntakeDeps",
+    "IntakeError",
+    "JoinOutcome",
+    "ingest",
+]
+
+_log = logging.getLogger("warden.intake")
+
+SEEN_TTL_SECONDS = 30 * 24 * 3600
+"""How long a finding's dedupe key is remembered (Event Grid retries for at most 24 h)."""
+LEASE_SECONDS = 300
+_MAX_ROUTE_ATTEMPTS = 3
+_NOT_STARTED_RETRIES = 8
+_NOT_STARTED_BACKOFF_S = 0.05  # doubles per attempt, capped at 1 s: about 4.5 s in all
+
+
+class IntakeError(RuntimeError):
+    """A finding could not be routed (the caller should fail so the source retries)."""
+
+
+class JoinOutcome(StrEnum):
+    """What happened when a finding was sent to an open incident."""
+
+    DELIVERED = "delivered"
+    FINISHED = "finished"  # the incident completed, failed or was terminated (HTTP 410)
+    NOT_STARTED = "not_started"  # claimed but not created yet (HTTP 404): another intake is starting it
+
+
+class IncidentStarter(Protocol):
+    """Starts incident orchestrations and tells running ones about new findings."""
+
+    async def start(self, instance_id: str, finding: Finding) -> None:
+        """Start the incident orchestration ``instance_id`` for its first ``finding``."""
+        ...
+
+    async def notify_joined(self, instance_id: str, finding: Finding) -> JoinOutcome:
+        """Tell a running incident that ``finding`` joined it."""
+        ...
+
+
+class IngestStatus(StrEnum):
+    OPENED = "opened"
+    JOINED = "joined"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    status: IngestStatus
+    incident_id: str | None
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeDeps:
+    seen: IdempotencyStore
+    open_incidents: OpenIncidentStore
+    findings: IncidentFindingsStore
+    starter: IncidentStarter
+
+
+async def ingest(finding: Finding, deps: IntakeDeps, *, now: datetime) -> IngestResult:
+    """Route ``finding`` to a new or open incident, exactly once.
+
+    Raises ``IntakeError`` (or the store's/starter's error) when routing failed; the
+    idempotency record is released first so a retry of the delivery can succeed.
+    """
+    seen_key = "finding:" + finding.dedupe_key
+    with log_context(resource_id=str(finding.resource) if finding.resource else None):
+        try:
+            deps.seen.begin(seen_key, now=now, lease_seconds=LEASE_SECONDS)
+        except AlreadyCompletedError as done:
+            _log.info("duplicate finding %s ignored (already in %s)", finding.dedupe_key, done.result.get("incident"))
+            return IngestResult(IngestStatus.DUPLICATE, done.result.get("incident"), finding.dedupe_key)
+        except AlreadyInProgressError:
+            # Another delivery of the same finding is being routed right now; it will finish
+            # (or fail, and its own source will retry it).
+            _log.info("duplicate finding %s ignored (being routed elsewhere)", finding.dedupe_key)
+            return IngestResult(IngestStatus.DUPLICATE, None, finding.dedupe_key)
+        try:
+            result = await _route(finding, deps, now=now)
+        except BaseException:
+            deps.seen.release(seen_key)
+            raise
+        deps.seen.complete(
+            seen_key,
+            {"incident": result.incident_id, "status": result.status.value},
+            now=now,
+            ttl_seconds=SEEN_TTL_SECONDS,
+        )
+        with log_context(incident_id=result.incident_id):
+            _log.info("finding %s %s incident", finding.dedupe_key, result.status.value)
+        return result
+
+
+async def _route(finding: Finding, deps: IntakeDeps, *, now: datetime) -> IngestResult:
+    correlation = finding.incident_key
+    candidate = finding.instance_id
+    for _ in range(_MAX_ROUTE_ATTEMPTS):
+        holder = deps.open_incidents.claim(correlation, candidate, now=now)
+        if holder is None:
+            deps.findings.add(candidate, finding, now=now)
+            try:
+                await deps.starter.start(candidate, finding)
+            except BaseException:
+                deps.open_incidents.release(correlation, candidate)
+                raise
+            return IngestResult(IngestStatus.OPENED, candidate, finding.dedupe_key)
+        outcome = await _notify(deps.starter, holder, finding)
+        if outcome is JoinOutcome.DELIVERED:
+            deps.findings.add(holder, finding, now=now)
+            return IngestResult(IngestStatus.JOINED, holder, finding.dedupe_key)
+        _log.info("incident %s for %s has finished; releasing its claim", holder, correlation)
+        deps.open_incidents.release(correlation, holder)
+    raise IntakeError(f"could not route finding {finding.dedupe_key!r} after {_MAX_ROUTE_ATTEMPTS} attempts")
+
+
+async def _notify(starter: IncidentStarter, holder: str, finding: Finding) -> JoinOutcome:
+    """Deliver to ``holder``, waiting briefly while a concurrent intake is still starting it."""
+    for attempt in range(_NOT_STARTED_RETRIES):
+        outcome = await starter.notify_joined(holder, finding)
+        if outcome is not JoinOutcome.NOT_STARTED:
+            return outcome
+        await asyncio.sleep(min(1.0, _NOT_STARTED_BACKOFF_S * 2**attempt))
+    raise IntakeError(f"incident {holder!r} was claimed but never started; the source should retry")

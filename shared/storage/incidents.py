@@ -1,0 +1,223 @@
+"""Which incident is open for a resource, and which findings each incident holds.
+
+Correlation needs two facts that must survive restarts and concurrent intake:
+
+- ``OpenIncidentStore``: at most one open incident per correlation key (the resource). Claimed
+  with a conditional insert, so two alerts arriving together on one deployment cannot open
+  two incidents; released when the incident closes (conditional on the instance id).
+- ``IncidentFindingsStore``: every finding that joined an incident, once per dedupe key
+  (conditional insert), so a storm of 1,000 alerts is recorded in full without making the
+  orchestration's history grow by 1,000 events.
+
+Tables: ``WardenOpenIncidents`` and ``WardenIncidentFindings``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient
+
+from shared.models import Finding
+from shared.storage.ports import StorageError, record_key
+
+__all__ = [
+    "IncidentFindingsStore",
+    "MemoryIncidentFindingsStore",
+    "MemoryOpenIncidentStore",
+    "OpenIncidentStore",
+    "TableIncidentFindingsStore",
+    "TableOpenIncidentStore",
+]
+
+
+class OpenIncidentStore(Protocol):
+    def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
+        """Record ``instance_id`` as the open incident for the key.
+
+        Returns None when the claim succeeded, or the instance id that already holds the key.
+        """
+        ...
+
+    def release(self, correlation_key: str, instance_id: str) -> bool:
+        """Forget the open incident if (and only if) it is still ``instance_id``."""
+        ...
+
+    def get(self, correlation_key: str) -> str | None: ...
+
+
+class IncidentFindingsStore(Protocol):
+    def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
+        """Record that ``finding`` joined the incident; False if that dedupe key was already recorded."""
+        ...
+
+    def list(self, incident_id: str) -> list[Finding]:
+        """Every finding of the incident, in the order they joined."""
+        ...
+
+    def count(self, incident_id: str) -> int: ...
+
+
+class MemoryOpenIncidentStore:
+    def __init__(self) -> None:
+        self._items: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
+        with self._lock:
+            holder = self._items.get(correlation_key)
+            if holder is not None:
+                return holder
+            self._items[correlation_key] = instance_id
+            return None
+
+    def release(self, correlation_key: str, instance_id: str) -> bool:
+        with self._lock:
+            if self._items.get(correlation_key) == instance_id:
+                del self._items[correlation_key]
+                return True
+            return False
+
+    def get(self, correlation_key: str) -> str | None:
+        with self._lock:
+            return self._items.get(correlation_key)
+
+
+class MemoryIncidentFindingsStore:
+    def __init__(self) -> None:
+        self._items: dict[str, dict[str, Finding]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
+        with self._lock:
+            bucket = self._items.setdefault(incident_id, {})
+            if finding.dedupe_key in bucket:
+                return False
+            bucket[finding.dedupe_key] = finding
+            return True
+
+    def list(self, incident_id: str) -> list[Finding]:
+        with self._lock:
+            return list(self._items.get(incident_id, {}).values())
+
+    def count(self, incident_id: str) -> int:
+        with self._lock:
+            return len(self._items.get(incident_id, {}))
+
+
+def _open_table(service: TableServiceClient, name: str) -> TableClient:
+    try:
+        return service.create_table_if_not_exists(name)
+    except HttpResponseError as exc:
+        raise StorageError(f"cannot open table {name!r}: {exc.reason or exc.message}") from exc
+
+
+class TableOpenIncidentStore:
+    """Open incidents in ``WardenOpenIncidents`` (PartitionKey ``open``, RowKey = hash of the key)."""
+
+    TABLE = "WardenOpenIncidents"
+
+    def __init__(self, service: TableServiceClient) -> None:
+        self._service = service
+        self._client: TableClient | None = None
+        self._lock = threading.Lock()
+
+    def _table(self) -> TableClient:
+        with self._lock:
+            if self._client is None:
+                self._client = _open_table(self._service, self.TABLE)
+            return self._client
+
+    def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
+        entity = {
+            "PartitionKey": "open",
+            "RowKey": record_key(correlation_key),
+            "CorrelationKey": correlation_key[:1000],
+            "InstanceId": instance_id,
+            "OpenedAt": now.astimezone(UTC),
+        }
+        try:
+            self._table().create_entity(entity)
+            return None
+        except ResourceExistsError:
+            holder = self.get(correlation_key)
+            if holder is None:  # released between our insert and our read: try once more
+                try:
+                    self._table().create_entity(entity)
+                    return None
+                except ResourceExistsError:
+                    return self.get(correlation_key) or instance_id
+            return holder
+
+    def release(self, correlation_key: str, instance_id: str) -> bool:
+        table = self._table()
+        try:
+            entity = table.get_entity("open", record_key(correlation_key))
+        except ResourceNotFoundError:
+            return False
+        if entity["InstanceId"] != instance_id:
+            return False
+        try:
+            table.delete_entity(
+                "open",
+                record_key(correlation_key),
+                etag=entity.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except HttpResponseError:
+            return False
+        return True
+
+    def get(self, correlation_key: str) -> str | None:
+        try:
+            return str(self._table().get_entity("open", record_key(correlation_key))["InstanceId"])
+        except ResourceNotFoundError:
+            return None
+
+
+class TableIncidentFindingsStore:
+    """Findings in ``WardenIncidentFindings`` (PartitionKey = incident id, RowKey = hash of the dedupe key)."""
+
+    TABLE = "WardenIncidentFindings"
+
+    def __init__(self, service: TableServiceClient) -> None:
+        self._service = service
+        self._client: TableClient | None = None
+        self._lock = threading.Lock()
+
+    def _table(self) -> TableClient:
+        with self._lock:
+            if self._client is None:
+                self._client = _open_table(self._service, self.TABLE)
+            return self._client
+
+    def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
+        entity: dict[str, Any] = {
+            "PartitionKey": incident_id,
+            "RowKey": record_key(finding.dedupe_key),
+            "JoinedAt": now.astimezone(UTC),
+            "Finding": finding.model_dump_json().encode("utf-8"),  # binary: up to 64 KiB
+        }
+        try:
+            self._table().create_entity(entity)
+            return True
+        except ResourceExistsError:
+            return False
+
+    def list(self, incident_id: str) -> list[Finding]:
+        rows = list(self._table().query_entities("PartitionKey eq @pk", parameters={"pk": incident_id}))
+        rows.sort(key=lambda e: (e["JoinedAt"], e["RowKey"]))
+        return [Finding.model_validate(json.loads(bytes(e["Finding"]).decode("utf-8"))) for e in rows]
+
+    def count(self, incident_id: str) -> int:
+        return sum(
+            1
+            for _ in self._table().query_entities(
+                "PartitionKey eq @pk", parameters={"pk": incident_id}, select=["RowKey"]
+            )
+        )
