@@ -11,6 +11,7 @@ import enum
 import importlib.util
 import inspect
 import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +165,21 @@ def load_app(path: str | Path, *, attribute: str = "app") -> LoadedApp:
     return LoadedApp(app=app, module_name=module_name, functions=_index(app))
 
 
+# ``FunctionApp.get_functions()`` may only run once per app object (a second call fails its
+# unique-name check), so the index of an already imported app is reused (host restarts, tests).
+_INDEXED: weakref.WeakKeyDictionary[Any, dict[str, HostedFunction]] = weakref.WeakKeyDictionary()
+
+
 def _index(app: Any) -> dict[str, HostedFunction]:
+    cached = _INDEXED.get(app)
+    if cached is not None:
+        return dict(cached)
+    functions = _build_index(app)
+    _INDEXED[app] = functions
+    return dict(functions)
+
+
+def _build_index(app: Any) -> dict[str, HostedFunction]:
     functions: dict[str, HostedFunction] = {}
     for fn in app.get_functions():
         name = fn.get_function_name()
