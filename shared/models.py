@@ -28,6 +28,7 @@ __all__ = [
     "Incident",
     "IncidentStatus",
     "Severity",
+    "UtcDatetime",
     "incident_instance_id",
 ]
 
