@@ -15,6 +15,12 @@ from shared.audit.store import AuditStore, TableAuditStore
 from shared.azure.clients import AzureClients
 from shared.observability import configure_logging
 from shared.settings import WardenSettings, get_settings
+from shared.storage.incidents import (
+    IncidentFindingsStore,
+    OpenIncidentStore,
+    TableIncidentFindingsStore,
+    TableOpenIncidentStore,
+)
 from shared.storage.ports import IdempotencyStore, QuarantineStore, WatermarkStore
 from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
 
@@ -48,6 +54,14 @@ class Container:
     @cached_property
     def audit(self) -> AuditStore:
         return TableAuditStore(self.clients.tables())
+
+    @cached_property
+    def open_incidents(self) -> OpenIncidentStore:
+        return TableOpenIncidentStore(self.clients.tables())
+
+    @cached_property
+    def incident_findings(self) -> IncidentFindingsStore:
+        return TableIncidentFindingsStore(self.clients.tables())
 
 
 _lock = threading.Lock()

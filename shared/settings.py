@@ -94,6 +94,28 @@ class WardenSettings(BaseSettings):
         description="Inbound payloads larger than this are quarantined unread.",
     )
 
+    # --- alert intake and incidents ------------------------------------------------------------
+    alerts_eventhub_name: str | None = Field(
+        default=None,
+        validation_alias="WARDEN_ALERTS_EVENTHUB_NAME",
+        description="Event Hub receiving Defender continuous export; unset disables the Event Hub trigger. "
+        "The connection is WARDEN_ALERTS_EVENTHUB__fullyQualifiedNamespace (managed identity).",
+    )
+    alert_poll_overlap_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        validation_alias="WARDEN_ALERT_POLL_OVERLAP_MINUTES",
+        description="How far back each SecurityAlert poll re-reads, to catch rows ingested late.",
+    )
+    incident_quiet_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=7 * 24 * 60,
+        validation_alias="WARDEN_INCIDENT_QUIET_MINUTES",
+        description="An incident closes after this long without a new finding on its resource.",
+    )
+
     # --- durable functions ------------------------------------------------------------------
     task_hub: str = Field(
         default="WardenHub",

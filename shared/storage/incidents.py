@@ -4,7 +4,11 @@ Correlation needs two facts that must survive restarts and concurrent intake:
 
 - ``OpenIncidentStore``: at most one open incident per correlation key (the resource). Claimed
   with a conditional insert, so two alerts arriving together on one deployment cannot open
-  two incidents; released when the incident closes (conditional on the instance id).
+  two incidents. Closing is two-phase: the incident first marks its claim ``closing`` (new
+  findings then open a new incident, which takes the claim over), waits longer than any
+  in-flight intake can take, reads its final findings, and only then releases the claim
+  (conditional on its instance id). So a finding never lands in an incident that has
+  already taken its last look.
 - ``IncidentFindingsStore``: every finding that joined an incident, once per dedupe key
   (conditional insert), so a storm of 1,000 alerts is recorded in full without making the
   orchestration's history grow by 1,000 events.
@@ -20,8 +24,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableServiceClient
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.models import Finding
 from shared.storage.ports import StorageError, record_key
@@ -44,11 +53,17 @@ class OpenIncidentStore(Protocol):
         """
         ...
 
-    def release(self, correlation_key: str, instance_id: str) -> bool:
-        """Forget the open incident if (and only if) it is still ``instance_id``."""
+    def mark_closing(self, correlation_key: str, instance_id: str) -> bool:
+        """Stop routing new findings to ``instance_id`` (a later claim takes the key over)."""
         ...
 
-    def get(self, correlation_key: str) -> str | None: ...
+    def release(self, correlation_key: str, instance_id: str) -> bool:
+        """Forget the claim if (and only if) it is still ``instance_id``'s."""
+        ...
+
+    def get(self, correlation_key: str) -> str | None:
+        """The instance id holding the key open (a ``closing`` claim counts as not open)."""
+        ...
 
 
 class IncidentFindingsStore(Protocol):
@@ -65,27 +80,37 @@ class IncidentFindingsStore(Protocol):
 
 class MemoryOpenIncidentStore:
     def __init__(self) -> None:
-        self._items: dict[str, str] = {}
+        self._items: dict[str, tuple[str, bool]] = {}  # key -> (instance id, closing)
         self._lock = threading.Lock()
 
     def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
         with self._lock:
-            holder = self._items.get(correlation_key)
-            if holder is not None:
-                return holder
-            self._items[correlation_key] = instance_id
+            held = self._items.get(correlation_key)
+            if held is not None and not held[1]:
+                return held[0]
+            self._items[correlation_key] = (instance_id, False)
             return None
+
+    def mark_closing(self, correlation_key: str, instance_id: str) -> bool:
+        with self._lock:
+            held = self._items.get(correlation_key)
+            if held is None or held[0] != instance_id:
+                return False
+            self._items[correlation_key] = (instance_id, True)
+            return True
 
     def release(self, correlation_key: str, instance_id: str) -> bool:
         with self._lock:
-            if self._items.get(correlation_key) == instance_id:
+            held = self._items.get(correlation_key)
+            if held is not None and held[0] == instance_id:
                 del self._items[correlation_key]
                 return True
             return False
 
     def get(self, correlation_key: str) -> str | None:
         with self._lock:
-            return self._items.get(correlation_key)
+            held = self._items.get(correlation_key)
+            return held[0] if held is not None and not held[1] else None
 
 
 class MemoryIncidentFindingsStore:
@@ -134,25 +159,59 @@ class TableOpenIncidentStore:
             return self._client
 
     def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
+        table = self._table()
+        row = record_key(correlation_key)
         entity = {
             "PartitionKey": "open",
-            "RowKey": record_key(correlation_key),
+            "RowKey": row,
             "CorrelationKey": correlation_key[:1000],
             "InstanceId": instance_id,
+            "Closing": False,
             "OpenedAt": now.astimezone(UTC),
         }
+        for _ in range(5):
+            try:
+                table.create_entity(entity)
+                return None
+            except ResourceExistsError:
+                pass
+            try:
+                held = table.get_entity("open", row)
+            except ResourceNotFoundError:
+                continue  # released in between: try the insert again
+            if not held.get("Closing", False):
+                return str(held["InstanceId"])
+            try:  # a closing incident's claim is taken over, only if nobody else did first
+                table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=held.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+                return None
+            except (ResourceModifiedError, ResourceNotFoundError):
+                continue
+            except HttpResponseError as exc:
+                if exc.status_code not in (404, 412):
+                    raise
+        raise StorageError(f"claiming {correlation_key!r} kept racing with other writers")
+
+    def mark_closing(self, correlation_key: str, instance_id: str) -> bool:
+        table = self._table()
         try:
-            self._table().create_entity(entity)
-            return None
-        except ResourceExistsError:
-            holder = self.get(correlation_key)
-            if holder is None:  # released between our insert and our read: try once more
-                try:
-                    self._table().create_entity(entity)
-                    return None
-                except ResourceExistsError:
-                    return self.get(correlation_key) or instance_id
-            return holder
+            held = table.get_entity("open", record_key(correlation_key))
+        except ResourceNotFoundError:
+            return False
+        if held["InstanceId"] != instance_id:
+            return False
+        held["Closing"] = True
+        try:
+            table.update_entity(
+                held, mode=UpdateMode.REPLACE, etag=held.metadata["etag"], match_condition=MatchConditions.IfNotModified
+            )
+        except HttpResponseError:
+            return False
+        return True
 
     def release(self, correlation_key: str, instance_id: str) -> bool:
         table = self._table()
@@ -175,9 +234,10 @@ class TableOpenIncidentStore:
 
     def get(self, correlation_key: str) -> str | None:
         try:
-            return str(self._table().get_entity("open", record_key(correlation_key))["InstanceId"])
+            held = self._table().get_entity("open", record_key(correlation_key))
         except ResourceNotFoundError:
             return None
+        return None if held.get("Closing", False) else str(held["InstanceId"])
 
 
 class TableIncidentFindingsStore:

@@ -73,6 +73,19 @@ def test_release_only_frees_the_holders_claim(service: TableServiceClient | None
     assert store.claim(key, "inc-c", now=T0) is None
 
 
+def test_a_closing_incident_hands_its_key_to_the_next_claim(service: TableServiceClient | None) -> None:
+    store = open_store(service)
+    key = "resource:" + uuid.uuid4().hex
+    assert store.claim(key, "inc-a", now=T0) is None
+    assert store.mark_closing(key, "inc-b") is False
+    assert store.mark_closing(key, "inc-a") is True
+    assert store.get(key) is None  # closing: no longer open for new findings
+    assert store.claim(key, "inc-b", now=T0) is None  # takes the key over
+    assert store.get(key) == "inc-b"
+    assert store.release(key, "inc-a") is False  # the old incident's final release is harmless
+    assert store.get(key) == "inc-b"
+
+
 def test_findings_are_recorded_once_per_dedupe_key_in_order(service: TableServiceClient | None) -> None:
     store = findings_store(service)
     incident = "inc-" + uuid.uuid4().hex[:10]
