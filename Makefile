@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit functional e2e browser bench setup clean serve
+.PHONY: demo test lint typecheck unit functional e2e browser bench setup tools clean serve
 
 setup: $(STAMP) node_modules/.installed
 
@@ -23,6 +23,10 @@ node_modules/.installed: package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch node_modules/.installed
 
+# checkov (Bicep scanning) lives in its own venv: its pinned dependencies clash with the app's.
+tools:
+	PYTHON=$(PYTHON) bash scripts/tools-venv.sh
+
 demo: setup
 	$(VENV)/bin/warden demo
 
@@ -36,13 +40,13 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy .
 
-test: setup
+test: setup tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest -n 2 tests
 
-unit: setup
+unit: setup tools
 	$(VENV)/bin/pytest tests/unit
 
 functional: setup
@@ -52,4 +56,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .warden
+	rm -rf $(VENV) .venv-tools node_modules .mypy_cache .ruff_cache .pytest_cache .warden

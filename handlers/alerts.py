@@ -8,7 +8,7 @@ dedupe, correlate, start or join an incident) and holds no rules of its own:
   CloudEvents schemas. Bad alerts are quarantined and acknowledged (Event Grid must not retry
   them); an operational failure raises, so Event Grid redelivers and the routed alerts dedupe.
 - ``on_defender_alert_hub``: Event Hub continuous export (registered only when
-  ``WARDEN_ALERTS_EVENTHUB_NAME`` is set; see ``handlers/__init__.py``). One bad message never
+  ``WARDEN_EVENTHUB_NAME`` is set; see ``handlers/__init__.py``). One bad message never
   fails the batch; on the last retry, messages that still cannot be routed are quarantined
   with reason ``routing_failed`` so nothing is lost when the checkpoint moves on.
 - ``poll_security_alerts``: every 5 minutes, the ``SecurityAlert`` table through Log Analytics
@@ -72,8 +72,9 @@ async def on_defender_alert_event(event: func.EventGridEvent, client: df.Durable
 
 @eventhub_bp.event_hub_message_trigger(
     arg_name="events",
-    event_hub_name="%WARDEN_ALERTS_EVENTHUB_NAME%",
-    connection="WARDEN_ALERTS_EVENTHUB",
+    event_hub_name="%WARDEN_EVENTHUB_NAME%",
+    connection="WARDEN_EVENTHUB",
+    consumer_group="%WARDEN_EVENTHUB_CONSUMER_GROUP%",
     cardinality="many",
 )
 @eventhub_bp.retry(

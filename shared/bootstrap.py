@@ -76,9 +76,17 @@ def startup() -> WardenSettings:
     """
     settings = get_settings()
     secret = settings.applicationinsights_connection_string
+    credential = None
+    if secret is not None and not settings.uses_emulator:
+        # Application Insights is deployed with local auth off: telemetry is sent with the identity.
+        from azure.identity import ManagedIdentityCredential
+
+        client_id = settings.managed_identity_client_id
+        credential = ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
     configure_logging(
         settings.log_level,
         appinsights_connection_string=secret.get_secret_value() if secret is not None else None,
+        credential=credential,
     )
     return settings
 

@@ -184,12 +184,16 @@ def configure_logging(
     level: str = "INFO",
     *,
     appinsights_connection_string: str | None = None,
+    credential: Any = None,
     json_lines: bool = False,
 ) -> None:
     """Set up Warden's logging once per process.
 
     In Azure the Functions host already captures stdout/stderr and ``logging``; with an
-    Application Insights connection string, OpenTelemetry export is enabled as well.
+    Application Insights connection string, OpenTelemetry export is enabled as well. Pass the
+    managed identity as ``credential`` when the Application Insights resource has local
+    (key) authentication disabled, as Warden's Bicep deploys it (the identity then needs the
+    "Monitoring Metrics Publisher" role).
     """
     global _configured
     install_redaction()
@@ -206,4 +210,7 @@ def configure_logging(
     if appinsights_connection_string:
         from azure.monitor.opentelemetry import configure_azure_monitor
 
-        configure_azure_monitor(connection_string=appinsights_connection_string, logger_name="warden")
+        options: dict[str, Any] = {"connection_string": appinsights_connection_string, "logger_name": "warden"}
+        if credential is not None:
+            options["credential"] = credential
+        configure_azure_monitor(**options)

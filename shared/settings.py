@@ -97,9 +97,10 @@ class WardenSettings(BaseSettings):
     # --- alert intake and incidents ------------------------------------------------------------
     alerts_eventhub_name: str | None = Field(
         default=None,
-        validation_alias="WARDEN_ALERTS_EVENTHUB_NAME",
+        validation_alias="WARDEN_EVENTHUB_NAME",
         description="Event Hub receiving Defender continuous export; unset disables the Event Hub trigger. "
-        "The connection is WARDEN_ALERTS_EVENTHUB__fullyQualifiedNamespace (managed identity).",
+        "The connection is WARDEN_EVENTHUB__fullyQualifiedNamespace (managed identity); the consumer "
+        "group is WARDEN_EVENTHUB_CONSUMER_GROUP.",
     )
     alert_poll_overlap_minutes: int = Field(
         default=30,
