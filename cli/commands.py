@@ -12,6 +12,7 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     """Register every sub-command on the ``add_subparsers`` object ``sub``."""
     _add_settings(sub)
+    _add_policy(sub)
     _add_audit(sub)
 
 
@@ -31,6 +32,40 @@ def _settings(args: argparse.Namespace) -> int:
     settings = load_settings()
     for name, value in settings.model_dump().items():
         print(f"{name}: {value}")
+    return 0
+
+
+def _add_policy(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "policy",
+        help="validate or inspect the response policy (policy.yaml)",
+        description="Policy-as-code tools. The policy maps findings to playbooks, approvals, thresholds, "
+        "allowlists, owners and protected resources; see docs/policy.md.",
+    )
+    policy_sub = p.add_subparsers(dest="policy_command", metavar="ACTION")
+    policy_sub.required = True
+    validate = policy_sub.add_parser(
+        "validate",
+        help="check a policy file; every problem is printed as FILE:LINE: path: message",
+        description="Parse and validate a policy file exactly as Warden does at start-up. Exit 0 when valid, "
+        "1 with one line per problem otherwise.",
+    )
+    validate.add_argument("path", nargs="?", default="policy.yaml", help="the policy file (default: policy.yaml)")
+    validate.set_defaults(handler=_policy_validate)
+    schema = policy_sub.add_parser("schema", help="print the policy's JSON Schema (for editors)")
+    schema.set_defaults(handler=_policy_schema)
+
+
+def _policy_validate(args: argparse.Namespace) -> int:
+    from shared.policy.cli import validate_command
+
+    return validate_command(args.path)
+
+
+def _policy_schema(args: argparse.Namespace) -> int:
+    from shared.policy import policy_json_schema
+
+    print(json.dumps(policy_json_schema(), indent=2))
     return 0
 
 

@@ -132,7 +132,15 @@ def install_redaction() -> None:
 
     def make_record(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record = original(self, *args, **kwargs)
-        _scrub(record)
+        try:
+            _scrub(record)
+        except Exception:  # e.g. at interpreter shutdown: never let an unredacted record through
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "[log record dropped: redaction failed]",
+                None,
+                None,
+                None,
+            )
         return record
 
     make_record.warden_redacting = True  # type: ignore[attr-defined]
