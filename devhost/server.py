@@ -75,6 +75,21 @@ class DurableEngineLike(Protocol):
 EngineFactory = Callable[..., DurableEngineLike]
 
 
+async def _close_durable_client_session() -> None:
+    """Close the durable SDK's process-wide aiohttp session (it is bound to this host's loop).
+
+    The Functions worker has no shutdown hook for it; devhost stops and starts hosts in one
+    process (tests), where a session left open leaks and would be reused on a dead loop.
+    """
+    try:
+        from azure.durable_functions.models.utils import http_utils
+    except ImportError:  # pragma: no cover - the SDK is a runtime dependency
+        return
+    closer = getattr(http_utils, "_close_session", None)
+    if closer is not None:
+        await closer()
+
+
 def needs_durable(app: LoadedApp) -> bool:
     return any(f.trigger_type in DURABLE_TRIGGERS or f.durable_client_arg for f in app.functions.values())
 
@@ -207,6 +222,7 @@ class DevHost:
         if self._engine is not None:
             engine, self._engine = self._engine, None
             await engine.stop()
+        await _close_durable_client_session()
         if self._invoker is not None:
             self._invoker.close()
             self._invoker = None
