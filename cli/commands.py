@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register"]
@@ -11,9 +13,72 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Register every sub-command on the ``add_subparsers`` object ``sub``."""
+    _add_demo(sub)
+    _add_serve(sub)
     _add_settings(sub)
     _add_policy(sub)
     _add_audit(sub)
+
+
+def _add_demo(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "demo",
+        help="the offline end-to-end demo (emulator + Azurite + devhost); exits 1 if any scenario fails",
+        description="Start the local stack and play Warden's scenarios over the real HTTP endpoints, printing "
+        "a timeline. Exits non-zero if any scenario misses its expected end state.",
+    )
+    p.add_argument("--workdir", type=Path, help="state and logs (default: a fresh folder under .warden/demo)")
+    p.add_argument("--keep-running", action="store_true", help="leave devhost running afterwards")
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import time
+
+    from cli.demo import run_demo
+
+    workdir = args.workdir or Path(".warden/demo") / time.strftime("%Y%m%d-%H%M%S")
+    return run_demo(workdir.resolve(), keep_running=args.keep_running)
+
+
+def _add_serve(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "serve",
+        help="run Warden locally: devhost + the Azure emulator (demo tenant) + Azurite",
+        description="Start Warden's function_app.py on devhost (a local Functions host; not a production "
+        "engine). By default every Azure call goes to the offline emulator loaded with a tenant file and "
+        "Table Storage is Azurite. With --azure, the current environment's WARDEN_* settings are used as "
+        "they are (DefaultAzureCredential; real Azure).",
+    )
+    p.add_argument("--port", type=int, default=7071, help="devhost port (default 7071; 0 picks a free one)")
+    p.add_argument("--tenant", type=Path, help="emulator tenant file (default: the demo tenant)")
+    p.add_argument("--workdir", type=Path, default=Path(".warden/serve"), help="state and logs (default .warden/serve)")
+    p.add_argument("--azure", action="store_true", help="use real Azure as configured in the environment")
+    p.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    if args.azure:
+        from devhost.cli import main as devhost_main
+
+        return devhost_main(["serve", "--port", str(args.port), "--state-dir", str(args.workdir / "devhost")])
+    from cli.stack import LocalStack
+
+    stack = LocalStack(args.workdir, tenant=args.tenant, port=args.port)
+    print("starting Azurite, the Azure emulator and devhost ...", flush=True)
+    with stack:
+        print(f"devhost:   {stack.url}  (logs: {args.workdir / 'devhost.log'})")
+        print(f"emulator:  {stack.emulator_url}  (admin API under /_emulator/)")
+        print(f"master key: {stack.devhost.get('masterKey', '?')}  (local only)")
+        print("press Ctrl-C to stop", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    return 0
 
 
 def _add_settings(sub: Any) -> None:

@@ -1,8 +1,8 @@
 """Polling Defender for AI alerts from the Log Analytics ``SecurityAlert`` table.
 
 Each run reads ``[watermark - overlap, now)`` with the named query ``security_alerts`` and takes
-every row it has not handled yet. The watermark (Table Storage, ETag-guarded) stores the
-newest ``TimeGenerated`` handled and the ids of the rows inside the overlap window, so:
+every row it has not handled yet. The watermark (Table Storage, ETag-guarded) stores the end
+of the last successful read and the ids of the rows taken inside the overlap window, so:
 
 - late rows (ingested after a run, but stamped inside the overlap window) are still read;
 - rows in the overlap that were handled already are not taken again;
@@ -75,7 +75,6 @@ async def poll_security_alerts(
     rows = logs.run("security_alerts", since=since, until=now)
     report.rows = len(rows)
     handled = set(mark.boundary_ids) if mark is not None else set()
-    newest = mark.value if mark is not None else since
     for row in rows:
         alert_id = str(row.get("SystemAlertId") or "")
         if alert_id and alert_id in handled:
@@ -86,10 +85,9 @@ async def poll_security_alerts(
         )
         report.reports.append(result)
         report.taken += 1
-        generated = row.get("TimeGenerated")
-        if isinstance(generated, datetime) and generated > newest:
-            newest = generated
-    window_start = newest - overlap
+    # The read succeeded up to ``now``: that is the new watermark. The next poll re-reads
+    # [now - overlap, ...), so it needs the ids of the rows already taken in that window.
+    window_start = now - overlap
     boundary = [
         str(r["SystemAlertId"])
         for r in rows
@@ -97,15 +95,13 @@ async def poll_security_alerts(
         and isinstance(r.get("TimeGenerated"), datetime)
         and r["TimeGenerated"] >= window_start
     ]
-    # This run read [old watermark - overlap, now), which contains the whole new window, so the
-    # new window's ids all come from this run's rows.
     updated = Watermark(
         name=WATERMARK_NAME,
-        value=newest,
+        value=now,
         boundary_ids=tuple(boundary[-MAX_BOUNDARY_IDS:]),
         etag=mark.etag if mark is not None else None,
     )
-    report.watermark = newest
+    report.watermark = now
     try:
         watermarks.save(updated)
         report.saved = True

@@ -141,7 +141,8 @@ def test_poller_takes_new_rows_and_advances_the_watermark(
     )
     assert (report.rows, report.taken) == (2, 2)
     mark = marks.get(WATERMARK_NAME)
-    assert mark is not None and mark.value == NOW - timedelta(minutes=10)
+    assert mark is not None and mark.value == NOW
+    assert set(mark.boundary_ids) == {alert_id_for("r1"), alert_id_for("r2")}
     assert len(starter.started) == 2
 
 
