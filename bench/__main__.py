@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 # name -> module; each module has run(quick: bool) -> dict[str, Any]
-BENCHMARKS: dict[str, str] = {}
+BENCHMARKS: dict[str, str] = {
+    "key_scan": "bench.key_scan",
+}
 
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -6,8 +6,15 @@ Handlers translate bindings to core types and call one core function; they hold 
 
 from __future__ import annotations
 
+import os
+
 import azure.durable_functions as df
 
-from handlers import health
+from handlers import alerts, health, incidents, keys
 
-BLUEPRINTS: tuple[df.Blueprint, ...] = (health.bp,)
+BLUEPRINTS: tuple[df.Blueprint, ...] = (health.bp, incidents.bp, alerts.bp, keys.bp)
+
+# The Event Hub trigger exists only where continuous export is configured: a trigger whose
+# connection is missing would fail its listener at start-up in Azure.
+if os.environ.get("WARDEN_EVENTHUB_NAME"):
+    BLUEPRINTS = (*BLUEPRINTS, alerts.eventhub_bp)

@@ -1,0 +1,365 @@
+"""In-memory fakes of Warden's Azure ports, for unit tests (no HTTP, no SDK).
+
+Each fake keeps the state it would change in Azure and a ``calls`` counter per operation, so a
+test can assert both outcomes and costs. They follow the real adapters' contracts: the same
+errors for missing resources, keys regenerated to new random values, secret versions appended.
+
+- ``FakeCognitive`` — accounts, keys, deployments, RAI policies; ``probe()`` gives a
+  ``FakeKeyProbe`` that accepts exactly the keys each account currently has.
+- ``FakeSecrets`` — vaults of versioned secrets.
+- ``FakeInventory`` — a list of ``AiAccount``, paged like Resource Graph.
+- ``FakeLogs`` — canned rows per named query.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.azure.cognitive import (
+    AccountInfo,
+    AccountKeys,
+    AccountPatch,
+    CognitiveNotFoundError,
+    DeploymentInfo,
+    RaiPolicyInfo,
+)
+from shared.azure.inventory import PAGE_SIZE, AiAccount
+from shared.azure.logs import Row, Timespan
+from shared.azure.vault import SecretMeta, SecretNotFoundError, SecretValue
+from shared.keys.slots import KeySlot
+from shared.observability import register_secret
+from shared.resource_ids import AccountId, DeploymentId
+
+__all__ = [
+    "FakeCognitive",
+    "FakeInventory",
+    "FakeKeyProbe",
+    "FakeLogs",
+    "FakeSecrets",
+    "new_key",
+]
+
+
+def new_key() -> str:
+    """A fresh key shaped like an Azure AI services key (32 hex characters)."""
+    value = _random.token_hex(16)
+    register_secret(value)
+    return value
+
+
+@dataclass
+class _FakeAccount:
+    info: AccountInfo
+    keys: dict[KeySlot, str]
+    deployments: dict[str, DeploymentInfo] = field(default_factory=dict)
+    rai_policies: dict[str, RaiPolicyInfo] = field(default_factory=dict)
+
+
+class FakeCognitive:
+    """``CognitivePort`` in memory."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[AccountId, _FakeAccount] = {}
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.regenerations: list[tuple[AccountId, KeySlot]] = []
+
+    # -- setup ------------------------------------------------------------------------------
+    def add_account(
+        self,
+        account: AccountId,
+        *,
+        kind: str = "OpenAI",
+        disable_local_auth: bool = False,
+        endpoint: str | None = None,
+        keys: tuple[str, str] | None = None,
+    ) -> AccountInfo:
+        info = AccountInfo(
+            id=account,
+            kind=kind,
+            location="eastus",
+            endpoint=endpoint or f"https://{account.name.lower()}.openai.azure.com/",
+            disable_local_auth=disable_local_auth,
+            public_network_access="Enabled",
+            network_default_action="Allow",
+        )
+        key1, key2 = keys if keys is not None else (new_key(), new_key())
+        register_secret(key1)
+        register_secret(key2)
+        with self._lock:
+            self._accounts[account] = _FakeAccount(info=info, keys={KeySlot.KEY1: key1, KeySlot.KEY2: key2})
+        return info
+
+    def current_key(self, account: AccountId, slot: KeySlot) -> str:
+        """Test helper: the key's current value."""
+        return self._get(account).keys[slot]
+
+    def _get(self, account: AccountId) -> _FakeAccount:
+        found = self._accounts.get(account)
+        if found is None:
+            raise CognitiveNotFoundError(f"account {account}: not found (HTTP 404)")
+        return found
+
+    def probe(self) -> FakeKeyProbe:
+        return FakeKeyProbe(self)
+
+    def _endpoint_accepts(self, endpoint: str, key: str) -> bool:
+        wanted = endpoint.rstrip("/").lower()
+        with self._lock:
+            for acct in self._accounts.values():
+                if (acct.info.endpoint or "").rstrip("/").lower() == wanted:
+                    return not acct.info.disable_local_auth and key in acct.keys.values()
+        return False
+
+    # -- port -------------------------------------------------------------------------------
+    def get_account(self, account: AccountId) -> AccountInfo:
+        self.calls["get_account"] += 1
+        with self._lock:
+            return self._get(account).info
+
+    def list_keys(self, account: AccountId) -> AccountKeys:
+        self.calls["list_keys"] += 1
+        with self._lock:
+            keys = self._get(account).keys
+            return AccountKeys(key1=keys[KeySlot.KEY1], key2=keys[KeySlot.KEY2])
+
+    def regenerate_key(self, account: AccountId, slot: KeySlot) -> AccountKeys:
+        self.calls["regenerate_key"] += 1
+        with self._lock:
+            acct = self._get(account)
+            acct.keys[slot] = new_key()
+            self.regenerations.append((account, slot))
+            return AccountKeys(key1=acct.keys[KeySlot.KEY1], key2=acct.keys[KeySlot.KEY2])
+
+    def update_account(self, account: AccountId, patch: AccountPatch) -> AccountInfo:
+        self.calls["update_account"] += 1
+        with self._lock:
+            acct = self._get(account)
+            info = acct.info
+            acct.info = replace(
+                info,
+                disable_local_auth=info.disable_local_auth
+                if patch.disable_local_auth is None
+                else patch.disable_local_auth,
+                public_network_access=patch.public_network_access or info.public_network_access,
+                network_default_action=patch.network_default_action or info.network_default_action,
+                ip_rules=info.ip_rules if patch.ip_rules is None else tuple(patch.ip_rules),
+                tags=info.tags if patch.tags is None else dict(patch.tags),
+            )
+            return acct.info
+
+    def list_deployments(self, account: AccountId) -> list[DeploymentInfo]:
+        self.calls["list_deployments"] += 1
+        with self._lock:
+            return list(self._get(account).deployments.values())
+
+    def get_deployment(self, deployment: DeploymentId) -> DeploymentInfo:
+        self.calls["get_deployment"] += 1
+        with self._lock:
+            found = self._get(deployment.account).deployments.get(deployment.name.lower())
+        if found is None:
+            raise CognitiveNotFoundError(f"deployment {deployment}: not found (HTTP 404)")
+        return found
+
+    def create_or_update_deployment(self, spec: DeploymentInfo) -> DeploymentInfo:
+        self.calls["create_or_update_deployment"] += 1
+        stored = replace(spec, provisioning_state="Succeeded")
+        with self._lock:
+            self._get(spec.id.account).deployments[spec.id.name.lower()] = stored
+        return stored
+
+    def delete_deployment(self, deployment: DeploymentId) -> bool:
+        self.calls["delete_deployment"] += 1
+        with self._lock:
+            return self._get(deployment.account).deployments.pop(deployment.name.lower(), None) is not None
+
+    def list_rai_policies(self, account: AccountId) -> list[RaiPolicyInfo]:
+        self.calls["list_rai_policies"] += 1
+        with self._lock:
+            return list(self._get(account).rai_policies.values())
+
+    def get_rai_policy(self, account: AccountId, name: str) -> RaiPolicyInfo:
+        self.calls["get_rai_policy"] += 1
+        with self._lock:
+            found = self._get(account).rai_policies.get(name.lower())
+        if found is None:
+            raise CognitiveNotFoundError(f"RAI policy {name!r} of {account}: not found (HTTP 404)")
+        return found
+
+    def create_or_update_rai_policy(self, policy: RaiPolicyInfo) -> RaiPolicyInfo:
+        self.calls["create_or_update_rai_policy"] += 1
+        with self._lock:
+            self._get(policy.account).rai_policies[policy.name.lower()] = policy
+        return policy
+
+
+class FakeKeyProbe:
+    """``KeyProbe`` against a ``FakeCognitive``: accepts the account's current keys only.
+
+    ``reject_next`` makes the next N checks fail as if the data plane had not caught up yet.
+    """
+
+    def __init__(self, cognitive: FakeCognitive) -> None:
+        self._cognitive = cognitive
+        self.calls = 0
+        self.reject_next = 0
+
+    def check_key(self, endpoint: str, key: str, *, timeout: float = 10.0) -> None:
+        from shared.azure.dataplane import KeyRejectedError
+
+        self.calls += 1
+        if self.reject_next > 0:
+            self.reject_next -= 1
+            raise KeyRejectedError(f"{endpoint} refused the key (HTTP 401)")
+        if not self._cognitive._endpoint_accepts(endpoint, key):
+            raise KeyRejectedError(f"{endpoint} refused the key (HTTP 401)")
+
+
+@dataclass
+class _Version:
+    meta: SecretMeta
+    value: str
+
+
+class FakeSecrets:
+    """``SecretsPort`` in memory: vault URL -> secret name -> versions (oldest first)."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._vaults: dict[str, dict[str, list[_Version]]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.calls: Counter[str] = Counter()
+
+    def add_vault(self, vault_url: str) -> None:
+        with self._lock:
+            self._vaults.setdefault(vault_url.rstrip("/").lower(), {})
+
+    def _vault(self, vault_url: str) -> dict[str, list[_Version]]:
+        vault = self._vaults.get(vault_url.rstrip("/").lower())
+        if vault is None:
+            raise SecretNotFoundError(f"vault {vault_url}: not found")
+        return vault
+
+    def versions(self, vault_url: str, name: str) -> list[SecretMeta]:
+        """Test helper: every version's properties, oldest first."""
+        with self._lock:
+            return [v.meta for v in self._vault(vault_url).get(name.lower(), [])]
+
+    def get_secret(self, vault_url: str, name: str, version: str | None = None) -> SecretValue:
+        self.calls["get_secret"] += 1
+        with self._lock:
+            versions = self._vault(vault_url).get(name.lower())
+            if not versions:
+                raise SecretNotFoundError(f"read secret {name!r} in {vault_url}: not found (HTTP 404)")
+            chosen = versions[-1] if version is None else next((v for v in versions if v.meta.version == version), None)
+            if chosen is None:
+                raise SecretNotFoundError(f"read secret {name!r} version {version} in {vault_url}: not found")
+        register_secret(chosen.value)
+        return SecretValue(meta=chosen.meta, value=chosen.value)
+
+    def list_properties(self, vault_url: str) -> list[SecretMeta]:
+        self.calls["list_properties"] += 1
+        with self._lock:
+            return [replace(v[-1].meta, version=None) for v in self._vault(vault_url).values() if v]
+
+    def set_secret(
+        self,
+        vault_url: str,
+        name: str,
+        value: str,
+        *,
+        tags: Mapping[str, str],
+        expires_on: datetime | None,
+        content_type: str | None = None,
+    ) -> SecretMeta:
+        self.calls["set_secret"] += 1
+        register_secret(value)
+        now = self._clock()
+        meta = SecretMeta(
+            vault_url=vault_url.rstrip("/").lower(),
+            name=name,
+            version=_random.token_hex(16),
+            enabled=True,
+            created_on=now,
+            updated_on=now,
+            expires_on=expires_on,
+            content_type=content_type,
+            tags=dict(tags),
+        )
+        with self._lock:
+            self._vault(vault_url).setdefault(name.lower(), []).append(_Version(meta, value))
+        return meta
+
+    def update_properties(
+        self,
+        vault_url: str,
+        name: str,
+        version: str | None = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+        expires_on: datetime | None = None,
+        enabled: bool | None = None,
+    ) -> SecretMeta:
+        self.calls["update_properties"] += 1
+        with self._lock:
+            versions = self._vault(vault_url).get(name.lower()) or []
+            target = (
+                versions[-1]
+                if version is None and versions
+                else next((v for v in versions if v.meta.version == version), None)
+            )
+            if target is None:
+                raise SecretNotFoundError(f"update secret {name!r} in {vault_url}: not found (HTTP 404)")
+            target.meta = replace(
+                target.meta,
+                tags=dict(tags) if tags is not None else target.meta.tags,
+                expires_on=expires_on if expires_on is not None else target.meta.expires_on,
+                enabled=enabled if enabled is not None else target.meta.enabled,
+                updated_on=self._clock(),
+            )
+            return target.meta
+
+
+class FakeInventory:
+    """``InventoryPort`` over a list; counts Resource Graph pages like the real one would."""
+
+    def __init__(self, accounts: Sequence[AiAccount] = (), *, page_size: int = PAGE_SIZE) -> None:
+        self.accounts = list(accounts)
+        self.page_size = page_size
+        self.pages = 0
+
+    def list_ai_accounts(self, subscriptions: Sequence[str], kinds: Sequence[str]) -> Iterator[AiAccount]:
+        subs = {s.lower() for s in subscriptions}
+        wanted = {k.lower() for k in kinds}
+        matching = [a for a in self.accounts if a.id.subscription_id.lower() in subs and a.kind.lower() in wanted]
+        if not subs:
+            return
+        start = 0
+        while True:
+            self.pages += 1
+            yield from matching[start : start + self.page_size]
+            start += self.page_size
+            if start >= len(matching):
+                return
+
+
+class FakeLogs:
+    """``LogsPort`` answering each named query from canned rows (or a function of the params)."""
+
+    def __init__(self, answers: Mapping[str, list[Row] | Callable[..., list[Row]]] | None = None) -> None:
+        self.answers: dict[str, list[Row] | Callable[..., list[Row]]] = dict(answers or {})
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def run(self, name: str, *, timespan: Timespan = None, **params: Any) -> list[Row]:
+        from shared.kql import render
+
+        render(name, **params)  # the same parameter checks as the real adapter
+        self.calls.append((name, dict(params)))
+        answer = self.answers.get(name, [])
+        return list(answer(**params)) if callable(answer) else list(answer)
