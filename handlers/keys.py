@@ -22,6 +22,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared.audit.chain import AuditEvent
 from shared.bootstrap import container
 from shared.keys.config import keys_config
 from shared.keys.orchestration import (
@@ -290,8 +291,29 @@ def keys_emergency_policy(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def keys_record_rotation(payload: dict[str, Any]) -> dict[str, Any]:
-    """Write the rotation's outcome to the audit log (no key values exist in it)."""
+    """Append the rotation's outcome to the audit trail (no key values exist in it). Idempotent.
+
+    Needs Table Storage (Storage Table Data Contributor) for the audit table.
+    """
     result = RotationResult.model_validate(payload)
+    audit = keys_ports().audit
+    action = f"rotation.{result.status.value}"
+    if not any(r.action == action for r in audit.records(incident_id=result.rotation_id)):
+        audit.append(
+            AuditEvent(
+                at=datetime.now(UTC),
+                actor="warden",
+                action=action,
+                incident_id=result.rotation_id,
+                target=str(result.account_id),
+                reason=result.detail or result.status.value,
+                before={"secret_version": result.previous_version} if result.previous_version else None,
+                after={"secret_version": result.new_version, "active_slot": str(result.active_slot or "")}
+                if result.new_version
+                else None,
+                details={"steps": [step.model_dump(mode="json") for step in result.steps]},
+            )
+        )
     with log_context(incident_id=result.rotation_id, resource_id=str(result.account_id)):
         _audit.info(
             "rotation %s of %s: %s (%s -> %s) %s",

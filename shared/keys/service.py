@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from shared.audit.store import AuditStore, MemoryAuditStore
 from shared.azure.cognitive import CognitivePort
 from shared.azure.inventory import InventoryPort
 from shared.azure.logs import LogsPort
@@ -102,6 +103,7 @@ class KeysPorts:
     probe: KeyProbe
     idempotency: IdempotencyStore
     quarantine: QuarantineStore
+    audit: AuditStore = field(default_factory=MemoryAuditStore)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sleep: Callable[[float], None] = field(default=time.sleep)
 

@@ -40,6 +40,7 @@ def build_ports() -> KeysPorts:
         probe=clients.data_plane(),
         idempotency=TableIdempotencyStore(tables),
         quarantine=TableQuarantineStore(tables),
+        audit=container().audit,
     )
 
 
