@@ -86,6 +86,7 @@ class LocalStack:
     emulator_url: str = ""
     devhost: dict[str, Any] = field(default_factory=dict)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _devhost_proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -126,16 +127,34 @@ class LocalStack:
             command += ["--seed", str(self.seed)]
         em = self._spawn(command, em_log, os.environ.copy())
         self.emulator_url = _wait_for_file(em_ready, em, "the emulator", em_log, timeout).splitlines()[0]
+        self._start_devhost(timeout)
+        return self
+
+    def _start_devhost(self, timeout: float) -> None:
         dh_ready = self.workdir / "devhost.json"
         dh_ready.unlink(missing_ok=True)
         dh_log = self.workdir / "devhost.log"
         env = os.environ.copy()
         env.update(self.app_settings())
-        command = [sys.executable, "-m", "devhost", "serve", "--app", str(self.app), "--port", str(self.port)]
+        port = self.port or (int(self.devhost["url"].rsplit(":", 1)[1]) if self.devhost else 0)
+        command = [sys.executable, "-m", "devhost", "serve", "--app", str(self.app), "--port", str(port)]
         command += ["--state-dir", str(self.workdir / "devhost"), "--ready-file", str(dh_ready)]
-        dh = self._spawn(command, dh_log, env)
-        self.devhost = json.loads(_wait_for_file(dh_ready, dh, "devhost", dh_log, timeout))
-        return self
+        self._devhost_proc = self._spawn(command, dh_log, env)
+        self.devhost = json.loads(_wait_for_file(dh_ready, self._devhost_proc, "devhost", dh_log, timeout))
+
+    def restart_devhost(self, *, kill: bool = False, timeout: float = 60.0) -> None:
+        """Stop devhost (SIGTERM, or SIGKILL with ``kill``) and start it again on the same port
+        with the same state directory (its Durable store and timer status survive)."""
+        proc = self._devhost_proc
+        if proc is not None and proc.poll() is None:
+            if kill:
+                proc.kill()
+            else:
+                proc.terminate()
+            proc.wait(timeout=30)
+        if proc in self._procs:
+            self._procs.remove(proc)
+        self._start_devhost(timeout)
 
     def _spawn(self, command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:

@@ -68,31 +68,14 @@ class Azurite:
             raise AzuriteError("Azurite is not installed: run `make setup` (it runs `npm install`)")
         self.location.mkdir(parents=True, exist_ok=True)
         self.blob_port, self.queue_port, self.table_port = _free_port(), _free_port(), _free_port()
-        out = self.log_file.open("ab") if self.log_file else subprocess.DEVNULL
-        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [
-                node,
-                str(script),
-                "--silent",
-                "--skipApiVersionCheck",
-                "--location",
-                str(self.location),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                str(self.blob_port),
-                "--queueHost",
-                "127.0.0.1",
-                "--queuePort",
-                str(self.queue_port),
-                "--tableHost",
-                "127.0.0.1",
-                "--tablePort",
-                str(self.table_port),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        command = [node, str(script), "--silent", "--skipApiVersionCheck", "--location", str(self.location)]
+        for service, port in (("blob", self.blob_port), ("queue", self.queue_port), ("table", self.table_port)):
+            command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
+        if self.log_file is not None:
+            with self.log_file.open("ab") as out:  # the child keeps its own copy of the descriptor
+                self._proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        else:
+            self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -159,3 +159,42 @@ def test_non_ai_alert_is_skipped_without_an_incident(warden: DevHostThread) -> N
     eicar = alert("e2e-eicar", "dep-x", alert_type="VM_EICAR")
     assert deliver(warden, [eventgrid_event(eicar)]).status_code == 202
     assert status(warden, incident_instance_id("defender:" + alert_id_for("e2e-eicar").lower())) is None
+
+
+def _catalogue_cases() -> list[Any]:
+    from shared.alerts import default_catalogue
+
+    cases = []
+    for index, entry in enumerate(default_catalogue().entries):
+        alert_type = entry.alert_type or "AI.Azure_ExposedKubernetesService"
+        display = entry.display_name if entry.alert_type is None else None
+        cases.append(pytest.param(index, alert_type, display, id=alert_type))
+    return cases
+
+
+@pytest.mark.parametrize(("index", "alert_type", "display_name"), _catalogue_cases())
+def test_every_catalogue_alert_in_every_format_and_both_schemas_is_one_incident(
+    warden: DevHostThread, index: int, alert_type: str, display_name: str | None
+) -> None:
+    """Each documented alert type, sent as all three formats in both Event Grid schemas (six
+    deliveries of one alert), opens exactly one incident holding exactly one finding."""
+    seed = f"catalogue-{index}"
+    variants = [
+        make_alert(
+            alert_type,
+            fmt,
+            system_alert_id=alert_id_for(seed),
+            resource_id=deployment_resource_id(deployment=f"dep-cat-{index}"),
+            display_name=display_name,
+        )
+        for fmt in ("rest_resource", "workflow_automation", "security_alert_row")
+    ]
+    assert deliver(warden, [eventgrid_event(v) for v in variants]).status_code == 202
+    assert deliver(warden, [cloud_event(v) for v in variants], cloud=True).status_code == 202
+    instance = incident_instance_id("defender:" + alert_id_for(seed).lower())
+    state = status(warden, instance)
+    assert state is not None, f"no incident for {alert_type}"
+    assert container().incident_findings.count(instance) == 1
+    (finding,) = container().incident_findings.list(instance)
+    assert finding.kind.lower().startswith("defender:")
+    assert finding.resource is not None
