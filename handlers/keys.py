@@ -42,6 +42,7 @@ from shared.keys.service import (
 )
 from shared.keys.wiring import keys_ports
 from shared.observability import log_context
+from shared.settings import get_settings
 
 bp = df.Blueprint()
 
@@ -204,7 +205,7 @@ async def run_scan_and_rotate(client: Any) -> dict[str, Any]:
     return summary
 
 
-@bp.timer_trigger(schedule=keys_config().scan_schedule, arg_name="timer", run_on_startup=False)
+@bp.timer_trigger(schedule=get_settings().key_scan_schedule, arg_name="timer", run_on_startup=False)
 @bp.durable_client_input(client_name="client")
 async def key_age_scan(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """The daily key-age scan (``WARDEN_KEY_SCAN_SCHEDULE``)."""

@@ -10,11 +10,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.audit.store import AuditStore, TableAuditStore
 from shared.azure.clients import AzureClients
 from shared.observability import configure_logging
+from shared.policy import Policy, load_policy
 from shared.settings import WardenSettings, get_settings
+from shared.storage.breaker import DisruptiveActionLog, TableDisruptiveActionLog
 from shared.storage.incidents import (
     IncidentFindingsStore,
     OpenIncidentStore,
@@ -22,7 +26,11 @@ from shared.storage.incidents import (
     TableOpenIncidentStore,
 )
 from shared.storage.ports import IdempotencyStore, QuarantineStore, WatermarkStore
+from shared.storage.snapshots import SnapshotStore, TableSnapshotStore
 from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
+
+if TYPE_CHECKING:
+    from shared.keys.config import KeysConfig
 
 __all__ = ["Container", "container", "reset_container", "set_container", "startup"]
 
@@ -37,6 +45,18 @@ class Container:
     @classmethod
     def from_settings(cls, settings: WardenSettings) -> Container:
         return cls(settings=settings, clients=AzureClients(settings))
+
+    @cached_property
+    def keys(self) -> KeysConfig:
+        """Key hygiene and rotation configuration (settings + policy)."""
+        from shared.keys.config import build_keys_config
+
+        return build_keys_config(self.settings, self.policy)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The response policy (``WARDEN_POLICY_PATH``, relative paths from the app root)."""
+        return load_policy(policy_file(self.settings))
 
     # State stores in Table Storage, built on first use (a cold start touches only what it needs).
     @cached_property
@@ -63,18 +83,38 @@ class Container:
     def incident_findings(self) -> IncidentFindingsStore:
         return TableIncidentFindingsStore(self.clients.tables())
 
+    @cached_property
+    def snapshots(self) -> SnapshotStore:
+        """State before each containment step (what ``restore_incident`` re-applies)."""
+        return TableSnapshotStore(self.clients.tables())
+
+    @cached_property
+    def disruptive_actions(self) -> DisruptiveActionLog:
+        """Disruptive actions taken, for the estate-wide circuit breaker."""
+        return TableDisruptiveActionLog(self.clients.tables())
+
 
 _lock = threading.Lock()
 _container: Container | None = None
+APP_ROOT = Path(__file__).resolve().parents[1]
+
+
+def policy_file(settings: WardenSettings) -> Path:
+    """Where the policy file is: ``WARDEN_POLICY_PATH``, relative to the app root unless absolute."""
+    path = settings.policy_path
+    return path if path.is_absolute() else APP_ROOT / path
 
 
 def startup() -> WardenSettings:
-    """Validate settings and configure logging; called when function_app.py is imported.
+    """Validate settings and the policy, and configure logging; called when function_app.py is
+    imported.
 
-    Raises ``SettingsError`` naming every missing or malformed setting, so a misconfigured
-    deployment fails at start-up rather than at the first alert.
+    Raises ``SettingsError`` naming every missing or malformed setting, or ``PolicyError`` with
+    every problem of the policy file by line, so a misconfigured deployment fails at start-up
+    rather than at the first alert.
     """
     settings = get_settings()
+    load_policy(policy_file(settings))
     secret = settings.applicationinsights_connection_string
     credential = None
     if secret is not None and not settings.uses_emulator:

@@ -21,9 +21,27 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["SettingsError", "WardenSettings", "get_settings", "load_settings"]
+__all__ = ["SettingsError", "WardenSettings", "get_settings", "load_settings", "vault_url"]
 
 _TASK_HUB_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+_VAULT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$")
+_CRON_FIELD_RE = re.compile(r"^[0-9*/,\-A-Za-z]+$")
+_KIND_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{1,63}$")
+
+
+def vault_url(value: str) -> str:
+    """A vault name (``kv-ai``) or URL -> ``https://kv-ai.vault.azure.net`` (lower case, no slash).
+
+    Raises ``ValueError`` for anything else.
+    """
+    text = value.strip()
+    if _VAULT_NAME_RE.match(text):
+        return f"https://{text.lower()}.vault.azure.net"
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"{text!r}: expected a vault name or an https://{{name}}.vault.azure.net URL")
+    host = parts.hostname.lower()
+    return f"https://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 class SettingsError(ValueError):
@@ -117,6 +135,45 @@ class WardenSettings(BaseSettings):
         description="An incident closes after this long without a new finding on its resource.",
     )
 
+    # --- keys ----------------------------------------------------------------------------------
+    key_vaults: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias="WARDEN_KEY_VAULTS",
+        description="Comma-separated Key Vault names or https URLs holding account keys under the "
+        "dual-credential tags (CredentialId, ProviderAddress, ValidityPeriodDays).",
+    )
+    key_scan_schedule: str = Field(
+        default="0 0 3 * * *",
+        validation_alias="WARDEN_KEY_SCAN_SCHEDULE",
+        description="Six-field NCRONTAB schedule of the estate key-age scan (default daily at 03:00 UTC).",
+    )
+    key_activity_window_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        validation_alias="WARDEN_KEY_ACTIVITY_WINDOW_DAYS",
+        description="How many days of AzureActivity the workspace keeps (the key-age scan relies on it).",
+    )
+    key_probe_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=100,
+        validation_alias="WARDEN_KEY_PROBE_ATTEMPTS",
+        description="Data-plane probes of a regenerated key before the rotation gives up.",
+    )
+    key_probe_delay_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=600,
+        validation_alias="WARDEN_KEY_PROBE_DELAY_SECONDS",
+        description="Pause between probes of a regenerated key (new keys can take seconds to propagate).",
+    )
+    key_account_kinds: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["OpenAI", "AIServices"],
+        validation_alias="WARDEN_KEY_KINDS",
+        description="Comma-separated Cognitive Services account kinds whose keys Warden scans.",
+    )
+
     # --- durable functions ------------------------------------------------------------------
     task_hub: str = Field(
         default="WardenHub",
@@ -203,10 +260,37 @@ class WardenSettings(BaseSettings):
     )
 
     # --- validators -------------------------------------------------------------------------
-    @field_validator("subscription_ids", mode="before")
+    @field_validator("subscription_ids", "key_vaults", "key_account_kinds", mode="before")
     @classmethod
-    def _split_subscriptions(cls, value: Any) -> Any:
+    def _split_lists(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("key_vaults")
+    @classmethod
+    def _check_vaults(cls, value: list[str]) -> list[str]:
+        urls: list[str] = []
+        for item in value:
+            url = vault_url(item)
+            if url not in urls:
+                urls.append(url)
+        return urls
+
+    @field_validator("key_scan_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 6 or not all(_CRON_FIELD_RE.match(f) for f in fields):
+            raise ValueError(
+                "expected a six-field NCRONTAB expression like '0 0 3 * * *' (second minute hour day month weekday)"
+            )
+        return value
+
+    @field_validator("key_account_kinds")
+    @classmethod
+    def _check_kinds(cls, value: list[str]) -> list[str]:
+        if not value or not all(_KIND_RE.match(k) for k in value):
+            raise ValueError("expected comma-separated account kinds such as OpenAI,AIServices")
+        return value
 
     @field_validator("subscription_ids")
     @classmethod

@@ -22,7 +22,6 @@ from shared.azure.inventory import AzureInventory
 from shared.azure.logs import AzureLogs
 from shared.azure.vault import AzureSecrets
 from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.config import keys_config
 from shared.keys.service import KeysPorts
 from shared.keys.wiring import use_ports
 from shared.resource_ids import AccountId
@@ -119,7 +118,6 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
     """A small tenant in the emulator, with the keys handlers wired to it."""
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
-    keys_config.cache_clear()
     emulator = Emulator(tenant(extra_accounts=3), seed=7)
     emulator.principals[TOKEN] = WARDEN
     clients = build_clients(emulator)
@@ -129,4 +127,3 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
     yield Estate(emulator, clients, ports)
     use_ports(None)
     reset_container()
-    keys_config.cache_clear()

@@ -16,7 +16,6 @@ from azure.durable_functions.models.utils import http_utils
 
 from devhost.keys import DURABLE_SYSTEM_KEY, EVENTGRID_SYSTEM_KEY
 from devhost.server import DevHostThread
-from shared.keys.config import keys_config
 from shared.keys.rotation import rotation_instance_id
 from tests.functional.keys.conftest import ACCOUNT, SECRET, VAULT, VAULT_NAME, Estate
 from tests.unit.keys.samples import near_expiry
@@ -58,9 +57,13 @@ def _wait_done(host: DevHostThread, instance_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def no_grace(estate: Estate, monkeypatch: pytest.MonkeyPatch) -> Estate:
-    monkeypatch.setenv("WARDEN_KEY_GRACE_PERIOD", "0")
-    keys_config.cache_clear()
+def no_grace(estate: Estate) -> Estate:
+    """The shipped policy with a one-second grace period (the durable timer fires on the real clock)."""
+    from shared.bootstrap import APP_ROOT, container
+    from shared.policy import parse_policy
+
+    text = (APP_ROOT / "policy.yaml").read_text()
+    container().policy = parse_policy(text.replace("grace_period: 24h", "grace_period: 1s"))
     return estate
 
 

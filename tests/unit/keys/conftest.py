@@ -11,7 +11,6 @@ import pytest
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.azure.fakes import FakeCognitive, FakeInventory, FakeKeyProbe, FakeLogs, FakeSecrets
 from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.config import keys_config
 from shared.keys.service import KeysPorts
 from shared.keys.slots import KeySlot
 from shared.keys.wiring import use_ports
@@ -103,7 +102,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
     monkeypatch.setenv("WARDEN_KEY_PROBE_ATTEMPTS", "3")
-    keys_config.cache_clear()
     settings = load_settings(subscription_ids=[SUB], identity_principal_id=WARDEN)
     set_container(Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential())))
     w = make_world()
@@ -111,4 +109,3 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield w
     use_ports(None)
     reset_container()
-    keys_config.cache_clear()

@@ -1,64 +1,68 @@
-"""Key settings: defaults, overrides, and errors naming the variable and value."""
+"""Key configuration comes from validated settings and the policy file, nowhere else."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from shared.keys.config import KeysConfigError, load_keys_config, vault_url
+from shared.keys.config import build_keys_config
+from shared.policy import load_policy, parse_policy
+from shared.settings import SettingsError, load_settings, vault_url
+
+SUB = "00000000-0000-0000-0000-000000000001"
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_defaults_are_sane() -> None:
-    config = load_keys_config({})
-    assert config.vault_urls == () and config.scan_schedule == "0 0 3 * * *"
+def test_defaults_from_settings_and_the_shipped_policy() -> None:
+    config = build_keys_config(load_settings(subscription_ids=[SUB]), load_policy(ROOT / "policy.yaml"))
+    assert config.vault_urls == ()
+    assert config.scan_schedule == "0 0 3 * * *"
     assert config.activity_window == timedelta(days=90)
+    assert config.policy.max_age_days == 90
     assert config.policy.emergency_rotation_requires_approval is True
+    assert config.policy.auto_rotate_on_age is True  # the shipped key-age rule rotates
     assert config.policy.kinds == ("OpenAI", "AIServices")
 
 
-def test_overrides_are_read() -> None:
-    config = load_keys_config(
-        {
-            "WARDEN_KEY_VAULTS": "kv-one, https://KV-Two.vault.azure.net/ ,kv-one",
-            "WARDEN_KEY_SCAN_SCHEDULE": "0 30 2 * * *",
-            "WARDEN_KEY_GRACE_PERIOD": "0",
-            "WARDEN_KEY_APPROVAL_TIMEOUT": "30m",
-            "WARDEN_KEY_BOTH_EXPOSED": "yes",
-            "WARDEN_KEY_KINDS": "OpenAI,AIServices,CognitiveServices",
-        }
-    )
+def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARDEN_KEY_VAULTS", "kv-one, https://kv-two.vault.azure.net/")
+    monkeypatch.setenv("WARDEN_KEY_SCAN_SCHEDULE", "0 30 2 * * *")
+    monkeypatch.setenv("WARDEN_KEY_PROBE_ATTEMPTS", "3")
+    monkeypatch.setenv("WARDEN_KEY_KINDS", "OpenAI")
+    config = build_keys_config(load_settings(subscription_ids=[SUB]), load_policy(ROOT / "policy.yaml"))
     assert config.vault_urls == ("https://kv-one.vault.azure.net", "https://kv-two.vault.azure.net")
-    assert config.policy.grace_period == timedelta(0)
-    assert config.policy.approval_timeout == timedelta(minutes=30)
-    assert config.policy.both_keys_exposed is True
-    assert "CognitiveServices" in config.policy.kinds
+    assert config.scan_schedule == "0 30 2 * * *"
+    assert config.probe_attempts == 3
+    assert config.policy.kinds == ("OpenAI",)
 
 
-def test_every_bad_setting_is_reported_at_once() -> None:
-    with pytest.raises(KeysConfigError) as caught:
-        load_keys_config(
-            {
-                "WARDEN_KEY_VAULTS": "http://kv.example",
-                "WARDEN_KEY_SCAN_SCHEDULE": "daily",
-                "WARDEN_KEY_MAX_AGE_DAYS": "0",
-                "WARDEN_KEY_AUTO_ROTATE": "maybe",
-                "WARDEN_KEY_GRACE_PERIOD": "5",
-            }
-        )
-    text = str(caught.value)
-    for name in (
-        "WARDEN_KEY_VAULTS",
-        "WARDEN_KEY_SCAN_SCHEDULE",
-        "WARDEN_KEY_MAX_AGE_DAYS",
-        "WARDEN_KEY_AUTO_ROTATE",
-        "WARDEN_KEY_GRACE_PERIOD",
-    ):
-        assert name in text
-    assert len(caught.value.problems) == 5
+def test_every_bad_key_setting_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARDEN_KEY_VAULTS", "not a vault!")
+    monkeypatch.setenv("WARDEN_KEY_SCAN_SCHEDULE", "daily")
+    monkeypatch.setenv("WARDEN_KEY_PROBE_ATTEMPTS", "0")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(subscription_ids=[SUB])
+    text = "\n".join(caught.value.problems)
+    assert "WARDEN_KEY_VAULTS" in text and "expected a vault name" in text
+    assert "WARDEN_KEY_SCAN_SCHEDULE='daily': expected a six-field NCRONTAB" in text
+    assert "WARDEN_KEY_PROBE_ATTEMPTS='0'" in text
+
+
+def test_policy_sections_drive_rotation_behaviour() -> None:
+    text = (ROOT / "policy.yaml").read_text()
+    text = text.replace("credential_theft_rotates_both: false", "credential_theft_rotates_both: true")
+    policy = parse_policy(text)
+    config = build_keys_config(load_settings(subscription_ids=[SUB]), policy)
+    assert config.policy.both_keys_exposed is policy.keys.credential_theft_rotates_both
+    assert config.policy.approval_timeout == policy.approvals.timeout
+    assert config.policy.validity_days == policy.keys.validity_period_days
 
 
 def test_vault_url_accepts_names_and_urls_only() -> None:
-    assert vault_url("kv-a1") == "https://kv-a1.vault.azure.net"
-    with pytest.raises(ValueError, match="vault"):
-        vault_url("https://kv.vault.azure.net/secrets/x")
+    assert vault_url("KV-Contoso") == "https://kv-contoso.vault.azure.net"
+    assert vault_url("https://kv.vault.azure.net/") == "https://kv.vault.azure.net"
+    for bad in ("http://kv.vault.azure.net", "https://kv.vault.azure.net/secrets/x", "a", "kv_bad"):
+        with pytest.raises(ValueError, match="expected a vault name"):
+            vault_url(bad)

@@ -1,0 +1,106 @@
+"""The estate-wide circuit breaker's memory: disruptive actions Warden took, with their time.
+
+``policy.guards.max_disruptive_actions_per_hour`` caps how many disruptive actions may run
+automatically in an hour across every subscription; ``count_since(now - 1h)`` is the
+``recent_disruptive_actions`` input of ``plan_response``. Each action is recorded once per
+(incident, step) (conditional insert), so a retried activity is not counted twice.
+
+Table: ``WardenDisruptiveActions`` (PartitionKey ``disruptive``, RowKey = hash of the key).
+Requires "Storage Table Data Contributor".
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Protocol
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.data.tables import TableClient, TableServiceClient
+
+from shared.storage.ports import StorageError, record_key
+
+__all__ = [
+    "BREAKER_TABLE",
+    "DisruptiveActionLog",
+    "MemoryDisruptiveActionLog",
+    "TableDisruptiveActionLog",
+]
+
+BREAKER_TABLE = "WardenDisruptiveActions"
+_PARTITION = "disruptive"
+
+
+class DisruptiveActionLog(Protocol):
+    """Disruptive actions taken, for the circuit breaker."""
+
+    def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
+        """Record one disruptive action; False if ``key`` was already recorded."""
+        ...
+
+    def count_since(self, since: datetime) -> int:
+        """How many disruptive actions were recorded at or after ``since``."""
+        ...
+
+
+class MemoryDisruptiveActionLog:
+    """In-memory ``DisruptiveActionLog``."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
+        with self._lock:
+            if key in self._items:
+                return False
+            self._items[key] = at
+            return True
+
+    def count_since(self, since: datetime) -> int:
+        with self._lock:
+            return sum(1 for at in self._items.values() if at >= since)
+
+
+class TableDisruptiveActionLog:
+    """``DisruptiveActionLog`` in ``WardenDisruptiveActions``."""
+
+    def __init__(self, service: TableServiceClient) -> None:
+        self._service = service
+        self._client: TableClient | None = None
+        self._lock = threading.Lock()
+
+    def _table(self) -> TableClient:
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = self._service.create_table_if_not_exists(BREAKER_TABLE)
+                except HttpResponseError as exc:
+                    raise StorageError(
+                        f"cannot open table {BREAKER_TABLE!r}: {exc.reason or exc.message} "
+                        "(needs the 'Storage Table Data Contributor' role)"
+                    ) from exc
+            return self._client
+
+    def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
+        entity = {
+            "PartitionKey": _PARTITION,
+            "RowKey": record_key(key),
+            "At": at.astimezone(UTC),
+            "IncidentId": incident_id,
+            "Action": action,
+            "Target": target[:1024],
+        }
+        try:
+            self._table().create_entity(entity)
+            return True
+        except ResourceExistsError:
+            return False
+
+    def count_since(self, since: datetime) -> int:
+        rows = self._table().query_entities(
+            "PartitionKey eq @pk and At ge @since",
+            parameters={"pk": _PARTITION, "since": since.astimezone(UTC)},
+            select=["RowKey"],
+        )
+        return sum(1 for _ in rows)
