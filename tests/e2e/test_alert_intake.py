@@ -134,13 +134,13 @@ def test_jailbreak_alert_opens_one_incident_and_redelivery_in_either_schema_adds
     assert actions.count("incident.opened") == 1
 
 
-def test_storm_of_300_alerts_on_one_deployment_yields_one_incident_recording_all(warden: DevHostThread) -> None:
-    alerts = [alert(f"e2e-storm-{i}", "dep-storm") for i in range(300)]
-    for start in range(0, 300, 100):  # Event Grid batches of 100
+def test_storm_of_1000_alerts_on_one_deployment_yields_one_incident_recording_all(warden: DevHostThread) -> None:
+    alerts = [alert(f"e2e-storm-{i}", "dep-storm") for i in range(1000)]
+    for start in range(0, 1000, 100):  # Event Grid batches of 100
         assert deliver(warden, [eventgrid_event(a) for a in alerts[start : start + 100]]).status_code == 202
     instance = incident_instance_id("defender:" + alert_id_for("e2e-storm-0").lower())
-    assert container().incident_findings.count(instance) == 300
-    for i in (1, 150, 299):
+    assert container().incident_findings.count(instance) == 1000
+    for i in (1, 500, 999):
         other = incident_instance_id("defender:" + alert_id_for(f"e2e-storm-{i}").lower())
         assert status(warden, other) is None  # no second incident was started
 
