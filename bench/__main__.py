@@ -19,6 +19,8 @@ from typing import Any
 
 # name -> module; each module has run(quick: bool) -> dict[str, Any]
 BENCHMARKS: dict[str, str] = {
+    "intake": "bench.intake",
+    "storm": "bench.storm",
     "key_scan": "bench.key_scan",
 }
 
