@@ -34,6 +34,9 @@ param principalId string = ''
 @description('Comma-separated subscription ids Warden monitors and may act on (custom role assigned in each). Empty = the deployment subscription.')
 param monitoredSubscriptionIds string = ''
 
+@description('Comma-separated resource ids of Key Vaults (RBAC mode) that hold account keys under the dual-credential tags. Warden gets Key Vault Secrets Officer on each and rotates the keys stored there (WARDEN_KEY_VAULTS).')
+param keyVaultResourceIds string = ''
+
 @description('Durable Functions task hub name (WARDEN_TASK_HUB; host.json reads %WARDEN_TASK_HUB%).')
 @minLength(3)
 @maxLength(45)
@@ -141,6 +144,8 @@ var tags = {
 var monitored = empty(monitoredSubscriptionIds) ? [
   subscription().subscriptionId
 ] : split(replace(monitoredSubscriptionIds, ' ', ''), ',')
+
+var keyVaults = empty(keyVaultResourceIds) ? [] : split(replace(keyVaultResourceIds, ' ', ''), ',')
 
 var names = {
   resourceGroup: 'rg-${environmentName}'
@@ -307,6 +312,7 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     taskHubName: taskHubName
     monitoredSubscriptionIds: monitored
+    keyVaultNames: [for id in keyVaults: last(split(id, '/'))]
     logAnalyticsWorkspaceCustomerId: alertsWorkspace.outputs.customerId
     notifyTopicEndpoint: notifyTopic.outputs.endpoint
     approverRole: approverRole
@@ -381,6 +387,16 @@ module monitoredScope 'modules/monitored-subscription-rbac.bicep' = [for subscri
   scope: subscription(subscriptionId)
   params: {
     roleDefinitionId: responderRole.id
+    principalId: functionApp.outputs.principalId
+  }
+}]
+
+// Key Vault Secrets Officer on each customer vault that stores account keys (rotation).
+module keyVaultAccess 'modules/key-vault-access.bicep' = [for id in keyVaults: {
+  name: 'warden-kv-access-${uniqueString(id)}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    vaultName: last(split(id, '/'))
     principalId: functionApp.outputs.principalId
   }
 }]

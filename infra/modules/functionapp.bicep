@@ -12,6 +12,8 @@ param appInsightsName string
 param maximumInstanceCount int
 param instanceMemoryMB int
 param taskHubName string
+@description('Names of the Key Vaults holding account keys (WARDEN_KEY_VAULTS).')
+param keyVaultNames array = []
 param monitoredSubscriptionIds array
 param logAnalyticsWorkspaceCustomerId string
 param notifyTopicEndpoint string
@@ -133,6 +135,7 @@ var baseSettings = {
   // Warden (shared/settings.py)
   WARDEN_TASK_HUB: taskHubName
   WARDEN_SUBSCRIPTION_IDS: join(monitoredSubscriptionIds, ',')
+  WARDEN_KEY_VAULTS: join(keyVaultNames, ',')
   WARDEN_LOG_ANALYTICS_WORKSPACE_ID: logAnalyticsWorkspaceCustomerId
   WARDEN_IDENTITY_PRINCIPAL_ID: site.identity.principalId
   WARDEN_TABLES_ENDPOINT: storage.properties.primaryEndpoints.table

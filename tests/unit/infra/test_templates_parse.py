@@ -19,6 +19,7 @@ EXPECTED_MODULES = {
     "modules/eventhub.bicep",
     "modules/functionapp.bicep",
     "modules/functionapp-auth.bicep",
+    "modules/key-vault-access.bicep",
     "modules/keyvault.bicep",
     "modules/kv-secret.bicep",
     "modules/monitored-subscription-rbac.bicep",
