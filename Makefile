@@ -44,6 +44,7 @@ test: setup tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r shared handlers devhost emulator cli bench function_app.py
 	$(VENV)/bin/pytest -n 2 tests
 
 unit: setup tools

@@ -49,7 +49,7 @@ __all__ = ["run"]
 
 WORKSPACE_ID = "7c1d0e2f-0000-4000-8000-0000000be7c4"
 WARDEN = "5b7e6f0a-0000-4000-8000-00000000beef"
-TOKEN = "warden-bench-token"  # noqa: S105 - a fake token for the emulator
+TOKEN = "warden-bench-token"  # noqa: S105 - a fake token for the emulator  # nosec B105 # an identifier, not a secret
 KEYVAULT_PAGE = 25
 IN_SCOPE = ("OpenAI", "AIServices")
 
@@ -188,11 +188,19 @@ def run(
     rg_budget = math.ceil(in_scope / 1000)
     managed_counts = [len(spec.subscriptions[0].resource_groups[0].vaults[v].secrets) for v in range(vaults)]
     kv_pages_budget = sum(max(1, math.ceil(n / KEYVAULT_PAGE)) for n in managed_counts)
-    assert calls.get("resourcegraph.query", 0) == rg_budget <= math.ceil(accounts / 1000), calls
-    assert calls.get("logs.query", 0) == 1, calls
-    assert calls.get("keyvault.listSecrets", 0) <= kv_pages_budget, calls
     per_account = [a for a in calls if a.startswith("arm.")]
-    assert not per_account, f"the scan made per-account ARM calls: {per_account}"
+    budget_broken = [
+        f"resourcegraph.query {calls.get('resourcegraph.query', 0)} != {rg_budget}"
+        if calls.get("resourcegraph.query", 0) != rg_budget or rg_budget > math.ceil(accounts / 1000)
+        else "",
+        f"logs.query {calls.get('logs.query', 0)} != 1" if calls.get("logs.query", 0) != 1 else "",
+        f"keyvault.listSecrets {calls.get('keyvault.listSecrets', 0)} > {kv_pages_budget}"
+        if calls.get("keyvault.listSecrets", 0) > kv_pages_budget
+        else "",
+        f"per-account ARM calls: {per_account}" if per_account else "",
+    ]
+    if any(budget_broken):
+        raise AssertionError("the scan broke its call budget: " + "; ".join(b for b in budget_broken if b))
 
     # Baseline in the same run: the naive scan reads every account from ARM (one call each).
     emulator.reset_counters()

@@ -73,9 +73,9 @@ class Azurite:
             command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
         if self.log_file is not None:
             with self.log_file.open("ab") as out:  # the child keeps its own copy of the descriptor
-                self._proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+                self._proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603  # nosec B603 # fixed argv, no shell
         else:
-            self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603
+            self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603  # nosec B603 # fixed argv, no shell
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -302,7 +302,7 @@ class DevHost:
         site = web.TCPSite(self._runner, self.bind_host, self.requested_port)
         await site.start()
         port = self._runner.addresses[0][1]
-        url_host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "", "::") else self.bind_host  # noqa: S104
+        url_host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "", "::") else self.bind_host  # noqa: S104  # nosec B104 # a comparison, not a bind
         if ":" in url_host:
             url_host = f"[{url_host}]"
         self._url = f"http://{url_host}:{port}"

@@ -161,7 +161,7 @@ class Emulator:
 
     # -- state lifecycle -------------------------------------------------------------------------
     def _build_state(self, spec: TenantSpec) -> TenantState:
-        rng = random.Random(self.seed) if self.seed is not None else None
+        rng = random.Random(self.seed) if self.seed is not None else None  # nosec B311 # simulated faults and data, not security
         return TenantState.from_spec(spec, rng=rng)
 
     def load_tenant(self, tenant: TenantSpec | dict[str, Any]) -> None:

@@ -59,6 +59,9 @@ API_NAMES: dict[str, str] = {
     "logs.batch": "POST /v1/$batch",
     "eventgrid.publish": "POST https://{topic host}/api/events",
     "dataplane.probe": "GET  https://{subdomain}.openai.azure.com/openai/models",
+    "arm.diagnosticSettings.list": "GET  {account}/providers/Microsoft.Insights/diagnosticSettings",
+    "arm.pricings.get": "GET  /subscriptions/{s}/providers/Microsoft.Security/pricings/{plan}",
+    "arm.pricings.list": "GET  /subscriptions/{s}/providers/Microsoft.Security/pricings",
 }
 """Every API name the emulator counts and accepts faults for, with the call it stands for."""
 
@@ -104,7 +107,7 @@ class FaultRule:
             raise ValueError("an error fault's status must be 4xx or 5xx")
         if self.retry_after < 0 or self.latency < 0:
             raise ValueError("retry_after and latency must be >= 0")
-        self._rng = random.Random(self.seed)
+        self._rng = random.Random(self.seed)  # nosec B311 # simulated faults and data, not security
 
     def applies_to(self, api: str) -> bool:
         if not fnmatch.fnmatchcase(api, self.api):

@@ -72,6 +72,7 @@ from emulator.tables import LOG_TABLES, coerce_row
 __all__ = [
     "AccountSpec",
     "DeploymentSpec",
+    "DiagnosticSettingSpec",
     "ResourceGroupSpec",
     "SecretSpec",
     "SubscriptionSpec",
@@ -91,7 +92,7 @@ _RG_RE = r"^[-\w._()]{1,90}$"
 _ACCOUNT_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$"
 _DEPLOYMENT_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _VAULT_RE = r"^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$"
-_SECRET_RE = r"^[0-9A-Za-z-]{1,127}$"  # noqa: S105 - a name pattern, not a secret
+_SECRET_RE = r"^[0-9A-Za-z-]{1,127}$"  # noqa: S105 - a name pattern, not a secret  # nosec B105 # an identifier, not a secret
 _WORKSPACE_RE = r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$"
 _SUBDOMAIN_RE = r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$"
 _HOST_RE = r"^[a-z0-9][a-z0-9.-]{1,252}$"
@@ -189,6 +190,17 @@ class AccountKeysSpec(_Spec):
         return value
 
 
+class DiagnosticSettingSpec(_Spec):
+    """A ``Microsoft.Insights/diagnosticSettings`` resource on an account (where its logs go)."""
+
+    name: str = Field(min_length=1, max_length=260)
+    workspace: str | None = Field(default=None, description="ARM id of the destination Log Analytics workspace")
+    storage_account: str | None = None
+    event_hub_authorization_rule: str | None = None
+    log_category_groups: list[str] = Field(default_factory=lambda: ["allLogs"])
+    metrics: bool = True
+
+
 class AccountSpec(_Spec):
     """A Cognitive Services account (Azure OpenAI / AI Services)."""
 
@@ -205,6 +217,7 @@ class AccountSpec(_Spec):
     keys: AccountKeysSpec | None = None
     deployments: list[DeploymentSpec] = Field(default_factory=list)
     rai_policies: list[RaiPolicySpec] = Field(default_factory=list)
+    diagnostic_settings: list[DiagnosticSettingSpec] = Field(default_factory=list)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -335,6 +348,11 @@ class SubscriptionSpec(_Spec):
         "subscription's Activity Log (AzureActivity rows for ARM writes and key actions).",
     )
     resource_groups: list[ResourceGroupSpec] = Field(default_factory=list)
+    defender_plans: dict[str, Literal["Free", "Standard"]] = Field(
+        default_factory=dict,
+        description="Microsoft.Security/pricings of the subscription: plan name (e.g. AI) -> tier. "
+        "A plan not listed is answered 404 (the API does not show it).",
+    )
 
     @field_validator("id")
     @classmethod
@@ -522,7 +540,7 @@ def generate_tenant(
     """
     if accounts < 0 or subscriptions <= 0 or resource_groups_per_subscription <= 0:
         raise ValueError("accounts must be >= 0; subscriptions and resource groups per subscription > 0")
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # simulated faults and data, not security
     subs: list[SubscriptionSpec] = []
     groups: list[list[list[AccountSpec]]] = []
     for s in range(subscriptions):

@@ -42,7 +42,7 @@ C = TypeVar("C")
 class StaticTokenCredential(TokenCredential):
     """A credential that returns a fixed, meaningless token. Only for the local emulator."""
 
-    def __init__(self, token: str = "warden-emulator-token") -> None:  # noqa: S107 - not a secret
+    def __init__(self, token: str = "warden-emulator-token") -> None:  # noqa: S107 - not a secret  # nosec B107 # a fixed development token for the local emulator
         self._token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:

@@ -64,9 +64,9 @@ class EventSchema(StrEnum):
 class KeyVaultEventType(StrEnum):
     """Key Vault's Event Grid event types (``Microsoft.KeyVault.*``)."""
 
-    SECRET_NEW_VERSION_CREATED = "Microsoft.KeyVault.SecretNewVersionCreated"  # noqa: S105
-    SECRET_NEAR_EXPIRY = "Microsoft.KeyVault.SecretNearExpiry"  # noqa: S105
-    SECRET_EXPIRED = "Microsoft.KeyVault.SecretExpired"  # noqa: S105
+    SECRET_NEW_VERSION_CREATED = "Microsoft.KeyVault.SecretNewVersionCreated"  # noqa: S105  # nosec B105 # an identifier, not a secret
+    SECRET_NEAR_EXPIRY = "Microsoft.KeyVault.SecretNearExpiry"  # noqa: S105  # nosec B105 # an identifier, not a secret
+    SECRET_EXPIRED = "Microsoft.KeyVault.SecretExpired"  # noqa: S105  # nosec B105 # an identifier, not a secret
     KEY_NEW_VERSION_CREATED = "Microsoft.KeyVault.KeyNewVersionCreated"
     KEY_NEAR_EXPIRY = "Microsoft.KeyVault.KeyNearExpiry"
     KEY_EXPIRED = "Microsoft.KeyVault.KeyExpired"

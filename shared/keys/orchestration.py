@@ -13,8 +13,12 @@ Approval seam (emergency rotation): when ``requires_approval`` the orchestration
 external event ``ApprovalDecision`` with payload ``{"approved": true|false, "approver_id": "...",
 "justification": "..."}`` (raise it with ``client.raise_event(instance_id, "ApprovalDecision",
 payload)``), racing a durable timer of ``approval_timeout_seconds``. No decision in time, or
-anything but ``approved: true``, rotates nothing. When Warden's approvals feature lands, the
-incident orchestrator approves first and calls this one with ``requires_approval: false``.
+anything but ``approved: true``, rotates nothing. When the ``keys_emergency_policy`` activity
+says ``approval_gate`` (``WARDEN_EMERGENCY_APPROVAL``: ``gate``, or ``auto`` with a link signing
+key configured), the rotation instead calls the ``approval_gate`` sub-orchestration as
+``{incident_id}:approval:rotate-key-emergency`` (decided through the approvals API, page and
+links). The incident orchestrator, which gates its own steps, calls this one with
+``requires_approval: false``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
+from shared.approvals.models import GATE_ORCHESTRATOR, gate_instance_id
 from shared.keys.rotation import (
     EmergencyRotationRequest,
     Exposure,
@@ -37,6 +42,7 @@ from shared.keys.rotation import (
     plan_emergency_rotation,
     plan_scheduled_rotation,
 )
+from shared.steps import ActionKind, ApprovalRequirement, ResponseStep
 
 __all__ = [
     "ACTIVITY_APPLY_STEP",
@@ -54,12 +60,13 @@ __all__ = [
 ORCHESTRATOR_SCHEDULED = "keys_rotate_scheduled"
 ORCHESTRATOR_EMERGENCY = "keys_rotate_emergency"
 ACTIVITY_READ_STATE = "keys_read_rotation_state"
-ACTIVITY_LOCATE_SECRET = "keys_locate_secret"  # noqa: S105
+ACTIVITY_LOCATE_SECRET = "keys_locate_secret"  # noqa: S105  # nosec B105 # an identifier, not a secret
 ACTIVITY_APPLY_STEP = "keys_apply_step"
 ACTIVITY_EMERGENCY_POLICY = "keys_emergency_policy"
 ACTIVITY_RECORD = "keys_record_rotation"
 APPROVAL_EVENT = "ApprovalDecision"
 MAX_REPLANS = 3
+GATE_STEP_ID = "rotate-key-emergency"
 
 Orchestration = Generator[Any, Any, dict[str, Any]]
 
@@ -153,6 +160,28 @@ def scheduled_rotation(context: Any, retry: Any = None) -> Orchestration:
     return (yield from _finish(context, result))
 
 
+def _gate_request(request: EmergencyRotationRequest, policy: dict[str, Any]) -> dict[str, Any]:
+    """The approval gate's input for this rotation (``shared.approvals.models.GateRequest``)."""
+    step = ResponseStep(
+        id=GATE_STEP_ID,
+        action=ActionKind.ROTATE_KEY_EMERGENCY,
+        target=request.account_id,
+        parameters={"exposure": request.exposure.value, "both_exposed": bool(policy["both_exposed"])},
+        approval=ApprovalRequirement.ONE_APPROVER,
+        reason=request.reason or "emergency rotation of an exposed API key",
+    )
+    return {
+        "incident_id": request.incident_id or "standalone",
+        "step": step.model_dump(mode="json"),
+        "requirement": "one_approver",
+        "timeout_seconds": int(policy["approval_timeout_seconds"]),
+        "final_decision": "deny",
+        "owners": list(policy.get("owners") or []),
+        "explanation": f"Regenerate the {request.exposure.value} key of {request.account_id}: {request.reason}"[:4000],
+        "title": f"Emergency key rotation of {request.account_id.name}",
+    }
+
+
 def emergency_rotation(context: Any, retry: Any = None) -> Orchestration:
     """Regenerate leaked key(s) now, keeping a working key in Key Vault after every step.
 
@@ -164,7 +193,25 @@ def emergency_rotation(context: Any, retry: Any = None) -> Orchestration:
     policy = yield context.call_activity(ACTIVITY_EMERGENCY_POLICY, request.model_dump(mode="json"))
     requires_approval = bool(policy["requires_approval"])
     both_exposed = bool(policy["both_exposed"])
-    if requires_approval:
+    if requires_approval and policy.get("approval_gate"):
+        gate_id = gate_instance_id(request.incident_id or rotation_id, GATE_STEP_ID)
+        context.set_custom_status({"stage": "awaiting_approval", "gate": gate_id})
+        gate = yield context.call_sub_orchestrator(GATE_ORCHESTRATOR, _gate_request(request, policy), gate_id)
+        if not gate.get("approved"):
+            who = ", ".join(d.get("approver_name") or d.get("approver_id", "") for d in gate.get("decided_by", []))
+            expired = gate.get("reason") == "expired"
+            result = RotationResult(
+                rotation_id=rotation_id,
+                account_id=request.account_id,
+                status=RotationStatus.EXPIRED if expired else RotationStatus.REJECTED,
+                detail=(
+                    f"no approval before the deadline ({gate_id}); nothing was rotated"
+                    if expired
+                    else f"rejected by {who or 'an approver'} ({gate_id}); nothing was rotated"
+                )[:2000],
+            )
+            return (yield from _finish(context, result))
+    elif requires_approval:
         context.set_custom_status({"stage": "awaiting_approval", "event": APPROVAL_EVENT})
         deadline = context.current_utc_datetime + timedelta(seconds=int(policy["approval_timeout_seconds"]))
         approval = context.wait_for_external_event(APPROVAL_EVENT)
