@@ -45,13 +45,20 @@ test: setup tools
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r shared handlers devhost emulator cli bench function_app.py
-	$(VENV)/bin/pytest -n 2 tests
+	bash scripts/ensure-chromium.sh
+	rm -rf .warden/test-logs
+	WARDEN_TEST_LOG_DIR=$(CURDIR)/.warden/test-logs $(VENV)/bin/pytest -n 2 tests
+	WARDEN_TEST_LOG_DIR=$(CURDIR)/.warden/test-logs $(VENV)/bin/pytest -m logscan tests/logscan
 
 unit: setup tools
 	$(VENV)/bin/pytest tests/unit
 
 functional: setup
 	$(VENV)/bin/pytest tests/functional
+
+browser: setup
+	bash scripts/ensure-chromium.sh
+	$(VENV)/bin/pytest -m browser tests/browser
 
 bench: setup
 	$(PY) -m bench

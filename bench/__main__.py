@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "intake": "bench.intake",
     "storm": "bench.storm",
     "key_scan": "bench.key_scan",
+    "anomalies": "bench.anomalies",
 }
 
 RESULTS = Path(__file__).with_name("results.json")

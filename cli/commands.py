@@ -18,6 +18,8 @@ def register(sub: Any) -> None:
     _add_settings(sub)
     _add_policy(sub)
     _add_audit(sub)
+    _add_incident(sub)
+    _add_approvals(sub)
 
 
 def _add_demo(sub: Any) -> None:
@@ -165,3 +167,156 @@ def _audit_verify(args: argparse.Namespace) -> int:
         for problem in report.problems:
             print(f"  - {problem}")
     return 0 if report.ok else 1
+
+
+def _add_incident(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "incident",
+        help="act on an incident through a running Warden (restore its containment)",
+        description="Commands that call a running Warden Function App over HTTP.",
+    )
+    incident_sub = p.add_subparsers(dest="incident_command", metavar="ACTION")
+    incident_sub.required = True
+    restore = incident_sub.add_parser(
+        "restore",
+        help="undo an incident's containment from its snapshots (asks for one approval)",
+        description="POST /api/incidents/{ID}/restore: starts the restore_incident orchestration, which "
+        "asks one approver and then re-applies the incident's snapshots (re-creates deleted deployments, "
+        "switches RAI policies back, re-enables what was disabled). Prints the status URLs.",
+    )
+    restore.add_argument("incident_id", metavar="ID", help="the incident id (inc-...)")
+    restore.add_argument(
+        "--endpoint", required=True, help="the Function App URL, e.g. https://warden.azurewebsites.net"
+    )
+    restore.add_argument(
+        "--code", help="the function key (default: the WARDEN_FUNCTION_KEY environment variable)", default=None
+    )
+    restore.add_argument("--reason", default="", help="why (recorded in the audit trail)")
+    restore.add_argument("--requested-by", default="", help="who asks (recorded in the audit trail)")
+    restore.set_defaults(handler=_incident_restore)
+
+
+def _incident_restore(args: argparse.Namespace) -> int:
+    import os
+
+    import requests
+
+    code = args.code or os.environ.get("WARDEN_FUNCTION_KEY")
+    url = f"{args.endpoint.rstrip('/')}/api/incidents/{args.incident_id}/restore"
+    body = {"reason": args.reason, "requested_by": args.requested_by or os.environ.get("USER", "cli")}
+    try:
+        response = requests.post(url, params={"code": code} if code else None, json=body, timeout=60)
+    except requests.RequestException as exc:
+        print(f"error: cannot reach {url}: {exc}")
+        return 1
+    if response.status_code != 202:
+        print(f"error: {url} answered HTTP {response.status_code}: {response.text[:500]}")
+        return 1
+    print(json.dumps(response.json(), indent=2))
+    return 0
+
+
+# --- approvals ---------------------------------------------------------------------------------
+def _add_approvals(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "approvals",
+        help="list, approve or reject pending response steps through a running Warden",
+        description="Calls the approvals HTTP API (docs/openapi.yaml). In Azure, App Service Authentication "
+        "accepts an Entra access token for the app (--token or WARDEN_ACCESS_TOKEN) and identifies you; "
+        "against devhost, pass the X-MS-CLIENT-PRINCIPAL value itself (--principal or WARDEN_CLIENT_PRINCIPAL).",
+    )
+    approvals_sub = p.add_subparsers(dest="approvals_command", metavar="ACTION")
+    approvals_sub.required = True
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--endpoint", required=True, help="the Function App URL, e.g. https://warden.azurewebsites.net"
+        )
+        parser.add_argument("--token", default=None, help="Entra access token (default: WARDEN_ACCESS_TOKEN)")
+        parser.add_argument(
+            "--principal", default=None, help="X-MS-CLIENT-PRINCIPAL (devhost; default: WARDEN_CLIENT_PRINCIPAL)"
+        )
+        parser.add_argument("--json", action="store_true", help="print the raw JSON answer")
+
+    listing = approvals_sub.add_parser("list", help="pending approvals, oldest first")
+    common(listing)
+    listing.set_defaults(handler=_approvals_list)
+    for verb in ("approve", "reject"):
+        decide = approvals_sub.add_parser(verb, help=f"{verb} one step of an incident (with a justification)")
+        common(decide)
+        decide.add_argument("incident_id", metavar="INCIDENT")
+        decide.add_argument("step_id", metavar="STEP")
+        decide.add_argument("-j", "--justification", required=True, help="why (recorded in the audit trail)")
+        decide.set_defaults(handler=_approvals_decide, decision=verb)
+
+
+def _approvals_headers(args: argparse.Namespace) -> dict[str, str]:
+    import os
+
+    headers = {"X-Warden-Channel": "cli"}
+    token = args.token or os.environ.get("WARDEN_ACCESS_TOKEN")
+    principal = args.principal or os.environ.get("WARDEN_CLIENT_PRINCIPAL")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if principal:
+        headers["X-MS-CLIENT-PRINCIPAL"] = principal
+    return headers
+
+
+def _approvals_call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    import requests
+
+    url = f"{args.endpoint.rstrip('/')}/api/{path}"
+    try:
+        response = requests.request(method, url, json=body, headers=_approvals_headers(args), timeout=60)
+    except requests.RequestException as exc:
+        print(f"error: cannot reach {url}: {type(exc).__name__}")
+        return 0, None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"error": {"message": response.text[:300]}}
+    return response.status_code, payload
+
+
+def _approvals_failed(status: int, payload: Any) -> int:
+    if status == 0:
+        return 1
+    message = (payload or {}).get("error", {}).get("message", "") if isinstance(payload, dict) else ""
+    print(f"error: HTTP {status}: {message}")
+    return 1
+
+
+def _approvals_list(args: argparse.Namespace) -> int:
+    status, payload = _approvals_call(args, "GET", "approvals")
+    if status != 200:
+        return _approvals_failed(status, payload)
+    if args.json:
+        print(json.dumps(payload, indent=2))
+        return 0
+    items = payload.get("approvals", [])
+    if not items:
+        print("nothing is waiting for approval")
+    for item in items:
+        print(
+            f"{item['incident_id']} {item['step_id']}: {item['action']} on {item['target']} "
+            f"({item['approvals']}/{item['approvals_needed']} approvals, expires {item['expires_at']})"
+        )
+    return 0
+
+
+def _approvals_decide(args: argparse.Namespace) -> int:
+    from urllib.parse import quote
+
+    path = f"approvals/{quote(args.incident_id, safe='')}/{quote(args.step_id, safe='')}/decision"
+    status, payload = _approvals_call(
+        args, "POST", path, {"decision": args.decision, "justification": args.justification}
+    )
+    if status != 200:
+        return _approvals_failed(status, payload)
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        verb = "approved" if args.decision == "approve" else "rejected"
+        print(f"{verb} {args.incident_id} {args.step_id}: the step is now {payload['status']}")
+    return 0

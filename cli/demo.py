@@ -176,6 +176,76 @@ def scenario_jailbreak_alert(demo: Demo) -> None:
         demo.eventgrid("on_defender_alert_event", [_event(a) for a in storm[start : start + 50]])
     count = container().incident_findings.count(incident)
     demo.expect(count == 201, f"the storm joined the open incident: 1 incident, {count} findings recorded")
+    _contain_jailbreak(demo, incident)
+
+
+def _approver_header(user: str) -> dict[str, str]:
+    """An App Service Authentication principal with the approver role (local stand-in for Entra ID)."""
+    import base64
+
+    claims = [
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": f"oid-{user}"},
+        {"typ": "preferred_username", "val": user},
+        {"typ": "name", "val": user.split("@", maxsplit=1)[0].title()},
+        {"typ": "roles", "val": "Warden.Approver"},
+    ]
+    body = {"auth_typ": "aad", "claims": claims, "name_typ": "name", "role_typ": "roles"}
+    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(body).encode()).decode()}
+
+
+def _wait_status(demo: Demo, instance_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    custom: Any = None
+    while time.monotonic() < deadline:
+        state = demo.instance(instance_id) or {}
+        custom = state.get("customStatus") or {}
+        if isinstance(custom, dict) and done(custom):
+            return custom
+        time.sleep(0.2)
+    return custom
+
+
+def _contain_jailbreak(demo: Demo, incident: str) -> None:
+    """Triage picks contain-prompt-attack; an on-call approver approves; the RAI policy switches."""
+    from shared.azure.cognitive import AzureCognitive
+    from shared.bootstrap import container
+    from shared.resource_ids import DeploymentId
+
+    step_id = "s1-switch-rai-policy"
+    custom = _wait_status(demo, incident, lambda c: bool(c.get("pending_approvals")) or c.get("stage") == "open")
+    demo.expect(
+        custom.get("playbook") == "contain-prompt-attack",
+        f"triage: playbook {custom.get('playbook')} ({str(custom.get('explanation', ''))[:70]}…)",
+    )
+    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
+    demo.expect(step_id in pending, f"the RAI policy switch waits for an approver (pending: {', '.join(pending)})")
+    url = f"{demo.stack.url}/api/approvals/{incident}/{step_id}/decision"
+    decision = {"decision": "approve", "justification": "jailbreak confirmed in the prompt logs"}
+    status = 0
+    for _ in range(50):  # the gate records the approval just after the incident asks for it
+        status = requests.post(
+            url, json=decision, headers=_approver_header("oncall@contoso.com"), timeout=30
+        ).status_code
+        if status < 300:
+            break
+        time.sleep(0.2)
+    demo.expect(status < 300, f"on-call approves through the approvals API (HTTP {status})")
+
+    def finished(c: dict[str, Any]) -> bool:
+        step: dict[str, Any] = next((s for s in c.get("steps", []) if s.get("step_id") == step_id), {})
+        return step.get("status") in {"succeeded", "failed", "no_op"} and c.get("stage") == "open"
+
+    custom = _wait_status(demo, incident, finished)
+    final: dict[str, Any] = next((s for s in custom.get("steps", []) if s.get("step_id") == step_id), {})
+    demo.expect(
+        final.get("status") == "succeeded" and final.get("verified") is True,
+        f"{step_id}: {final.get('status')}, verified: {final.get('detail', '')}",
+    )
+    deployment = AzureCognitive(container().clients).get_deployment(DeploymentId.parse(DEMO_DEPLOYMENT))
+    demo.expect(
+        deployment.rai_policy_name == "warden-strict",
+        f"the emulator's gpt-4o deployment now runs RAI policy {deployment.rai_policy_name}",
+    )
 
 
 def scenario_bad_payload(demo: Demo) -> None:
@@ -273,7 +343,7 @@ def scenario_audit(demo: Demo) -> None:
 
 
 SCENARIOS: list[tuple[str, Callable[[Demo], None]]] = [
-    ("Jailbreak alert → incident, dedupe, storm", scenario_jailbreak_alert),
+    ("Jailbreak alert → incident, dedupe, storm, approved containment", scenario_jailbreak_alert),
     ("Malformed alert → quarantine", scenario_bad_payload),
     ("SecurityAlert polling with a watermark", scenario_security_alert_poll),
     ("Audit trail", scenario_audit),

@@ -163,6 +163,24 @@ class LocalStack:
         return proc
 
     def stop(self) -> None:
+        self._stop_processes()
+        self._keep_logs()
+
+    def _keep_logs(self) -> None:
+        """Copy this stack's logs where a test run collects them (``WARDEN_TEST_LOG_DIR``)."""
+        target = os.environ.get("WARDEN_TEST_LOG_DIR")
+        if not target:
+            return
+        import shutil
+        import uuid
+
+        folder = Path(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex[:8]
+        for log in self.workdir.glob("*.log"):
+            shutil.copyfile(log, folder / f"stack-{tag}-{log.name}")
+
+    def _stop_processes(self) -> None:
         for proc in reversed(self._procs):
             if proc.poll() is None:
                 proc.terminate()

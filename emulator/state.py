@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator import ledger
 from emulator.tenant import TenantSpec, account_arm_id, topic_host
 
 __all__ = [
@@ -72,6 +73,8 @@ class Account:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     etag: str = field(default_factory=lambda: f'"{next(_ETAGS):08x}-0000-4000-8000-000000000000"')
     busy: str | None = None
+    diagnostic_settings: list[dict[str, Any]] = field(default_factory=list)
+    """``Microsoft.Insights/diagnosticSettings`` resources on the account, in wire form."""
 
     @property
     def id(self) -> str:
@@ -211,6 +214,8 @@ class Subscription:
     resource_groups: dict[str, str]
     """lowercase name -> name as written."""
     activity_log_workspace: str | None = None
+    pricings: dict[str, str] = field(default_factory=dict)
+    """Defender for Cloud plans (``Microsoft.Security/pricings``): plan name -> pricing tier."""
 
 
 class TenantState:
@@ -235,8 +240,14 @@ class TenantState:
     def from_spec(cls, spec: TenantSpec, *, rng: random.Random | None = None) -> TenantState:
         """Build the state; keys not pinned in ``spec`` are drawn from ``rng`` (or ``secrets``)."""
 
+        # Secret versions come from their own stream: drawn from the key stream, a version id of
+        # one seeded tenant could equal an account key of another (same seed, other draw order).
+        version_rng = random.Random(f"versions-{rng.getrandbits(64)}") if rng is not None else None  # nosec B311 # simulated ids, not security
+
         def new_key() -> str:
-            return f"{rng.getrandbits(128):032x}" if rng is not None else _secrets.token_hex(16)
+            key = f"{rng.getrandbits(128):032x}" if rng is not None else _secrets.token_hex(16)
+            ledger.record(key)
+            return key
 
         state = cls(spec.tenant_id.lower())
         now = datetime.now(UTC)
@@ -248,6 +259,7 @@ class TenantState:
                 sub.name,
                 {rg.name.lower(): rg.name for rg in sub.resource_groups},
                 sub.activity_log_workspace,
+                dict(sub.defender_plans),
             )
             accounts = state.accounts.setdefault(sub_id, {})
             for rg in sub.resource_groups:
@@ -274,7 +286,7 @@ class TenantState:
                     state.topics[host] = Topic(
                         spec_topic.name,
                         host,
-                        spec_topic.key or _secrets.token_urlsafe(32),
+                        _recorded(spec_topic.key or _secrets.token_urlsafe(32)),
                         sub_id,
                         rg.name,
                         spec_topic.location or rg.location,
@@ -289,7 +301,7 @@ class TenantState:
             else:
                 value = spec_secret.value
             version = SecretVersion(
-                version=uuid.UUID(int=rng.getrandbits(128)).hex if rng else uuid.uuid4().hex,
+                version=uuid.UUID(int=version_rng.getrandbits(128)).hex if version_rng else uuid.uuid4().hex,
                 value=value,
                 content_type=spec_secret.content_type,
                 tags=dict(spec_secret.tags),
@@ -446,6 +458,8 @@ def _account_from_spec(sub_id: str, rg_name: str, rg_location: str, spec: Any, n
             rai_policy_name=dep.rai_policy_name,
             version_upgrade_option=dep.version_upgrade_option,
         )
+    for setting in spec.diagnostic_settings:
+        account.diagnostic_settings.append(_diagnostic_setting(account, setting))
     for policy in spec.rai_policies:
         account.rai_policies[policy.name.lower()] = {
             "name": policy.name,
@@ -466,3 +480,25 @@ def _account_from_spec(sub_id: str, rg_name: str, rg_location: str, spec: Any, n
             },
         }
     return account
+
+
+def _diagnostic_setting(account: Account, spec: Any) -> dict[str, Any]:
+    """A diagnostic setting in the wire form of ``Microsoft.Insights/diagnosticSettings``
+    (api-version 2021-05-01-preview)."""
+    return {
+        "id": f"{account.id}/providers/microsoft.insights/diagnosticSettings/{spec.name}",
+        "name": spec.name,
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "properties": {
+            "workspaceId": spec.workspace,
+            "storageAccountId": spec.storage_account,
+            "eventHubAuthorizationRuleId": spec.event_hub_authorization_rule,
+            "logs": [{"categoryGroup": group, "enabled": True} for group in spec.log_category_groups],
+            "metrics": [{"category": "AllMetrics", "enabled": bool(spec.metrics)}],
+        },
+    }
+
+
+def _recorded(value: str) -> str:
+    ledger.record(value)
+    return value

@@ -8,6 +8,7 @@ A tenant file is YAML (or JSON) shaped like this (every key is optional unless n
       - id: 00000000-0000-0000-0000-000000000001          # required
         name: Contoso Production
         activity_log_workspace: law-contoso-sec           # ARM writes add AzureActivity rows here
+        defender_plans: {AI: Standard}                    # Microsoft.Security/pricings (unlisted: 404)
         resource_groups:
           - name: rg-ai-prod                              # required
             location: eastus
@@ -27,6 +28,8 @@ A tenant file is YAML (or JSON) shaped like this (every key is optional unless n
                     model: {name: gpt-4o, version: "2024-11-20", format: OpenAI}
                     sku: {name: GlobalStandard, capacity: 50}
                     rai_policy_name: contoso-strict
+                diagnostic_settings:                      # Microsoft.Insights/diagnosticSettings
+                  - {name: to-sec, workspace: /subscriptions/.../workspaces/law-contoso-sec}
                 rai_policies:
                   - name: contoso-strict
                     base_policy_name: Microsoft.DefaultV2

@@ -10,9 +10,9 @@ import os
 
 import azure.durable_functions as df
 
-from handlers import alerts, health, incidents, keys
+from handlers import alerts, anomalies, approvals, health, incidents, keys
 
-BLUEPRINTS: tuple[df.Blueprint, ...] = (health.bp, incidents.bp, alerts.bp, keys.bp)
+BLUEPRINTS: tuple[df.Blueprint, ...] = (health.bp, incidents.bp, alerts.bp, keys.bp, approvals.bp, anomalies.bp)
 
 # The Event Hub trigger exists only where continuous export is configured: a trigger whose
 # connection is missing would fail its listener at start-up in Azure.

@@ -278,7 +278,10 @@ def keys_apply_step(payload: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="payload")
 def keys_emergency_policy(payload: dict[str, Any]) -> dict[str, Any]:
-    """The approval gate and exposure policy for an emergency rotation (request overrides policy)."""
+    """The approval gate and exposure policy for an emergency rotation (request overrides policy).
+
+    ``approval_gate``: ask through the ``approval_gate`` sub-orchestration rather than a raw event.
+    """
     request = EmergencyRotationRequest.model_validate(payload)
     policy = keys_config().policy
     return {
@@ -287,7 +290,16 @@ def keys_emergency_policy(payload: dict[str, Any]) -> dict[str, Any]:
         else request.requires_approval,
         "both_exposed": policy.both_keys_exposed if request.both_exposed is None else request.both_exposed,
         "approval_timeout_seconds": request.approval_timeout_seconds or int(policy.approval_timeout.total_seconds()),
+        "approval_gate": _use_approval_gate(),
     }
+
+
+def _use_approval_gate() -> bool:
+    """``WARDEN_EMERGENCY_APPROVAL``: gate, event, or auto (the gate when links can be signed)."""
+    settings = container().settings
+    if settings.emergency_approval == "auto":
+        return settings.link_signing_key is not None
+    return settings.emergency_approval == "gate"
 
 
 @bp.activity_trigger(input_name="payload")

@@ -18,7 +18,9 @@ from shared.azure.clients import AzureClients
 from shared.observability import configure_logging
 from shared.policy import Policy, load_policy
 from shared.settings import WardenSettings, get_settings
+from shared.storage.approvals import ApprovalStore
 from shared.storage.breaker import DisruptiveActionLog, TableDisruptiveActionLog
+from shared.storage.cache import CompletedCache
 from shared.storage.incidents import (
     IncidentFindingsStore,
     OpenIncidentStore,
@@ -72,6 +74,11 @@ class Container:
         return TableIdempotencyStore(self.clients.tables())
 
     @cached_property
+    def seen_findings(self) -> IdempotencyStore:
+        """The intake's "routed already?" records, with repeats answered from memory."""
+        return CompletedCache(self.idempotency)
+
+    @cached_property
     def audit(self) -> AuditStore:
         return TableAuditStore(self.clients.tables())
 
@@ -82,6 +89,13 @@ class Container:
     @cached_property
     def incident_findings(self) -> IncidentFindingsStore:
         return TableIncidentFindingsStore(self.clients.tables())
+
+    @cached_property
+    def approvals(self) -> ApprovalStore:
+        """Pending approvals (``WardenApprovals``)."""
+        from shared.storage.approvals import TableApprovalStore
+
+        return TableApprovalStore(self.clients.tables())
 
     @cached_property
     def snapshots(self) -> SnapshotStore:

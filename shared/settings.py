@@ -15,7 +15,7 @@ import re
 import uuid
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -225,6 +225,52 @@ class WardenSettings(BaseSettings):
         validation_alias="WARDEN_LINK_SIGNING_KEY",
         description="HMAC key for one-click approval links (a Key Vault reference in Azure).",
     )
+
+    # --- approvals --------------------------------------------------------------------------
+    emergency_approval: Literal["auto", "gate", "event"] = Field(
+        default="auto",
+        validation_alias="WARDEN_EMERGENCY_APPROVAL",
+        description="How a standalone emergency key rotation asks for approval: gate (the approval_gate "
+        "sub-orchestration, with the API, page and links), event (a raw ApprovalDecision event on the "
+        "rotation itself), or auto (gate when WARDEN_LINK_SIGNING_KEY is set, else event).",
+    )
+    notify_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        validation_alias="WARDEN_NOTIFY_ATTEMPTS",
+        description="Attempts per notification channel before the failure is recorded (never blocks a response).",
+    )
+
+    # --- anomalies (usage detectors, model allowlist, posture sweep) ---------------------------
+    anomaly_schedule: str = Field(
+        default="0 */15 * * * *",
+        validation_alias="WARDEN_ANOMALY_SCHEDULE",
+        description="Six-field NCRONTAB schedule of the usage anomaly detectors (KQL over Log Analytics; "
+        "default every 15 minutes). Each run re-examines the last few buckets, so a missed run loses nothing.",
+    )
+    posture_schedule: str = Field(
+        default="0 30 2 * * *",
+        validation_alias="WARDEN_POSTURE_SCHEDULE",
+        description="Six-field NCRONTAB schedule of the estate sweep: model allowlist and posture "
+        "(default daily at 02:30 UTC; ARM reads: one deployments list per account).",
+    )
+    posture_ingest: Literal["matched", "all", "none"] = Field(
+        default="matched",
+        validation_alias="WARDEN_POSTURE_INGEST",
+        description="Which posture findings open or join incidents: matched (only those a policy rule with "
+        "conditions matches; the catch-all default playbook alone is not enough), all, or none.",
+    )
+
+    @field_validator("anomaly_schedule", "posture_schedule")
+    @classmethod
+    def _check_anomaly_schedules(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 6 or not all(_CRON_FIELD_RE.match(f) for f in fields):
+            raise ValueError(
+                "expected a six-field NCRONTAB expression like '0 */15 * * * *' (second minute hour day month weekday)"
+            )
+        return value
 
     # --- Azure endpoints (sovereign clouds) and local development ----------------------------
     arm_endpoint: str = Field(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,35 @@ SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
 # Importing a handler module is importing the app: it reads the (validated) settings. Give the
 # test process the one required setting; tests about settings themselves manage their own env.
 os.environ.setdefault("WARDEN_SUBSCRIPTION_IDS", SUBSCRIPTION)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_logs_for_the_secret_scan() -> Iterator[None]:
+    """With WARDEN_TEST_LOG_DIR set (``make test`` sets it), keep every log record of this test
+    process and the ledger of every secret the emulator issued, for ``tests/logscan``."""
+    log_dir = os.environ.get("WARDEN_TEST_LOG_DIR")
+    if not log_dir:
+        yield
+        return
+    from emulator.ledger import LEDGER_ENV
+
+    folder = Path(log_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ[LEDGER_ENV] = str(folder / f"ledger-{worker}.txt")  # subprocess emulators inherit it
+    handler = logging.FileHandler(folder / f"inprocess-{worker}.log", encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+        handler.close()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ def build_services(emulator: Emulator) -> list[tuple[Callable[[Request], bool], 
     from emulator.services.arm import ArmService
     from emulator.services.dataplane import DataPlaneService
     from emulator.services.eventgrid import EventGridService
+    from emulator.services.insights import InsightsService, is_insights_request
     from emulator.services.keyvault import KeyVaultService
     from emulator.services.logs import LogsService
     from emulator.services.resourcegraph import ResourceGraphService
@@ -36,6 +37,7 @@ def build_services(emulator: Emulator) -> list[tuple[Callable[[Request], bool], 
 
     return [
         (is_graph, ResourceGraphService(emulator)),
+        (lambda req: req.host == ARM_HOST and is_insights_request(req), InsightsService(emulator)),
         (lambda req: req.host == ARM_HOST, ArmService(emulator)),
         (lambda req: req.host.endswith(".vault.azure.net"), KeyVaultService(emulator)),
         (lambda req: req.host in LOGS_HOSTS, LogsService(emulator)),

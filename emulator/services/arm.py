@@ -25,6 +25,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from emulator import ledger
 from emulator.core import Call, Route
 from emulator.faults import FaultRule
 from emulator.http import HttpError, Request, Response, json_response
@@ -367,6 +368,7 @@ class ArmService:
         if account.properties.get("disableLocalAuth") is True:
             raise HttpError(400, "BadRequest", "Failed to regenerate key. disableLocalAuth is set to be true")
         account.keys[key_name.lower()] = secrets.token_hex(16)
+        ledger.record(account.keys[key_name.lower()])
         self._activity(
             call,
             account.id,

@@ -20,6 +20,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from emulator import ledger
 from emulator.core import Call, Route
 from emulator.faults import FaultRule
 from emulator.http import ChallengeError, HttpError, Request, Response, json_response
@@ -203,6 +204,7 @@ class KeyVaultService:
         if len(tags) > 15:
             raise HttpError(400, "BadParameter", "A secret can have at most 15 tags.")
         now = int(self.emu.clock().timestamp())
+        ledger.record(str(body["value"]))
         item = SecretVersion(
             version=uuid.uuid4().hex,
             value=body["value"],

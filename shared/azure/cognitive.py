@@ -125,6 +125,7 @@ class DeploymentInfo:
     rai_policy_name: str | None = None
     version_upgrade_option: str | None = None
     provisioning_state: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +274,7 @@ def _deployment_info(account: AccountId, model: Any) -> DeploymentInfo:
         rai_policy_name=getattr(props, "rai_policy_name", None),
         version_upgrade_option=getattr(props, "version_upgrade_option", None),
         provisioning_state=getattr(props, "provisioning_state", None),
+        tags=dict(getattr(model, "tags", None) or {}),
     )
 
 
@@ -396,6 +398,7 @@ class AzureCognitive:
 
         account = spec.id.account
         body = Deployment(
+            tags=dict(spec.tags) if spec.tags else None,
             sku=Sku(name=spec.sku_name, capacity=spec.sku_capacity),
             properties=DeploymentProperties(
                 model=DeploymentModel(format=spec.model_format, name=spec.model_name, version=spec.model_version),

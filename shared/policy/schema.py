@@ -602,7 +602,8 @@ class AnomalyPolicy(_Model):
     """Per-detector thresholds, windows and severities of the usage anomaly detectors (KQL)."""
 
     token_spike: SpikeDetector = Field(default=SpikeDetector())
-    """Token consumption spikes per deployment (anomaly:token_spike)."""
+    """Token consumption spikes per account (anomaly:token_spike); exported metrics carry no
+    deployment dimension."""
     request_spike: SpikeDetector = Field(default=SpikeDetector())
     """Request count spikes per account (anomaly:request_spike)."""
     auth_failure_burst: BurstDetector = Field(default=BurstDetector())

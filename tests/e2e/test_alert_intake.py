@@ -4,6 +4,7 @@ devhost's Durable engine (the real azure-functions-durable replay)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -130,7 +131,13 @@ def test_jailbreak_alert_opens_one_incident_and_redelivery_in_either_schema_adds
     assert deliver(warden, [eventgrid_event(first)]).status_code == 202
     assert deliver(warden, [cloud_event(first)], cloud=True).status_code == 202
     assert container().incident_findings.count(instance) == 1
-    actions = [r.action for r in container().audit.records(incident_id=instance)]
+    # The orchestration audits the opening in its first activity: wait for it (bounded).
+    actions: list[str] = []
+    for _ in range(300):
+        actions = [r.action for r in container().audit.records(incident_id=instance)]
+        if "incident.opened" in actions:
+            break
+        time.sleep(0.05)
     assert actions.count("incident.opened") == 1
 
 

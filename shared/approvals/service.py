@@ -1,0 +1,273 @@
+"""Approvals: open, read, decide, expire — over the approval store and the audit trail.
+
+The gate's activities and the HTTP API both call ``ApprovalService``; the record in the store
+is the one truth. ``decide`` validates the principal's right to decide (``rules``), appends the
+decision with an ETag-conditional write (two approvers racing cannot both take the last slot),
+writes it to the audit trail, and returns the decision whose ``event_name(index)`` the caller
+raises on the gate instance to wake it up.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.approvals.models import (
+    ApprovalRecord,
+    ApprovalStatus,
+    EscalationLevelSpec,
+    GateRequest,
+    RecordedDecision,
+    gate_instance_id,
+)
+from shared.approvals.principal import Principal
+from shared.approvals.rules import DecisionRefusedError, check_decision, outcome, require_approver
+from shared.audit.chain import AuditEvent
+from shared.audit.store import AuditStore
+from shared.policy.schema import ApprovalPolicy
+from shared.storage.approvals import ApprovalStore
+from shared.storage.ports import ConcurrentUpdateError, StorageError
+
+__all__ = ["ApprovalService", "DecisionRefusedError", "NotFoundError"]
+
+_log = logging.getLogger("warden.approvals")
+_MAX_RACES = 8
+_MAX_NOTIFICATION_LOG = 30
+
+
+class NotFoundError(LookupError):
+    """No approval for that incident and step (HTTP 404)."""
+
+
+@dataclass
+class ApprovalService:
+    store: ApprovalStore
+    audit: AuditStore
+    approver_role: str = "Warden.Approver"
+    policy: ApprovalPolicy | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    # -- the gate's side -------------------------------------------------------------------
+    def open(self, request: GateRequest, *, instance_id: str, requested_at: datetime) -> ApprovalRecord:
+        """Record the pending approval (idempotent: a re-run returns the stored record)."""
+        policy = self.policy or ApprovalPolicy()
+        timeout = request.timeout_seconds or int(policy.timeout.total_seconds())
+        escalation = request.escalation or tuple(
+            EscalationLevelSpec(approvers=level.approvers, wait_seconds=int(level.wait.total_seconds()))
+            for level in policy.escalation
+        )
+        record = ApprovalRecord(
+            instance_id=instance_id,
+            incident_id=request.incident_id,
+            step=request.step,
+            requirement=request.requirement,
+            requested_at=requested_at,
+            expires_at=requested_at + timedelta(seconds=timeout),
+            final_decision=request.final_decision,
+            owners=request.owners,
+            causer=request.causer,
+            ineligible=tuple(policy.ineligible.principals),
+            owners_conflicted=policy.ineligible.resource_owners,
+            causer_conflicted=policy.ineligible.causer,
+            title=request.title or f"{request.step.action.value} on {request.step.target}",
+            explanation=request.explanation,
+            evidence=request.evidence,
+            escalation=escalation,
+        )
+        stored = self.store.create(record)
+        if stored.requested_at == requested_at:
+            self._audit_once(
+                stored,
+                action="approval.requested",
+                actor="warden",
+                reason=f"{stored.requirement} needed before {stored.expires_at.isoformat()}",
+                details={"instance_id": instance_id, "owners": list(stored.owners)},
+            )
+        return stored
+
+    def reminder_seconds(self, request: GateRequest) -> int:
+        policy = self.policy or ApprovalPolicy()
+        return request.reminder_seconds or int(policy.reminder_interval.total_seconds())
+
+    def get_record(self, instance_id: str) -> ApprovalRecord:
+        record = self.store.get(instance_id)
+        if record is None:
+            raise NotFoundError(f"no approval {instance_id!r}")
+        return record
+
+    def expire(self, instance_id: str, *, now: datetime) -> ApprovalRecord:
+        """Apply the final decision if the record is still pending at its deadline."""
+        for _ in range(_MAX_RACES):
+            record = self.get_record(instance_id)
+            if record.status.terminal:
+                return record
+            # Approval by silence never applies to a two-approver (high-risk) step.
+            auto = record.final_decision == "approve" and record.requirement == "one_approver"
+            status = ApprovalStatus.AUTO if auto else ApprovalStatus.EXPIRED
+            try:
+                updated = self.store.update(record.model_copy(update={"status": status, "decided_at": now}))
+            except ConcurrentUpdateError:
+                continue
+            self._audit_once(
+                updated,
+                action=f"approval.{status.value}",
+                actor="warden",
+                reason=f"no decision before {record.expires_at.isoformat()}; final decision {record.final_decision}",
+                details={"instance_id": instance_id},
+            )
+            return updated
+        raise StorageError(f"approval {instance_id!r} kept changing while it expired")
+
+    def escalated(self, instance_id: str, level: int) -> None:
+        for _ in range(_MAX_RACES):
+            record = self.get_record(instance_id)
+            if record.escalation_level >= level:
+                return
+            try:
+                self.store.update(record.model_copy(update={"escalation_level": level}))
+                return
+            except ConcurrentUpdateError:
+                continue
+
+    def record_notification(self, instance_id: str, entry: dict[str, Any]) -> None:
+        """Keep the outcome of a notification on the record (bounded log); never raises."""
+        try:
+            for _ in range(_MAX_RACES):
+                record = self.store.get(instance_id)
+                if record is None:
+                    return
+                log = (*record.notifications, entry)[-_MAX_NOTIFICATION_LOG:]
+                try:
+                    self.store.update(record.model_copy(update={"notifications": log}))
+                    return
+                except ConcurrentUpdateError:
+                    continue
+        except Exception:  # a notification log must never break the caller
+            _log.exception("could not record a notification outcome on %s", instance_id)
+
+    def close(self, instance_id: str) -> dict[str, Any]:
+        """The gate's output for a decided record, with the outcome audited once."""
+        record = self.get_record(instance_id)
+        result = record.result()
+        self._audit_once(
+            record,
+            action=f"approval.closed.{record.status.value}",
+            actor="warden",
+            reason=f"gate finished: {record.status.value}",
+            details={"instance_id": instance_id, "approved": result.approved},
+        )
+        return result.model_dump(mode="json")
+
+    # -- the people's side -----------------------------------------------------------------
+    def pending(self, principal: Principal) -> list[ApprovalRecord]:
+        require_approver(principal, self.approver_role)
+        return self.store.list(status=ApprovalStatus.PENDING)
+
+    def for_incident(self, principal: Principal, incident_id: str) -> list[ApprovalRecord]:
+        require_approver(principal, self.approver_role)
+        return self.store.list(incident_id=incident_id)
+
+    def show(self, principal: Principal, incident_id: str, step_id: str) -> ApprovalRecord:
+        require_approver(principal, self.approver_role)
+        record = self.store.get(gate_instance_id(incident_id, step_id))
+        if record is None:
+            raise NotFoundError(f"no approval for step {step_id!r} of incident {incident_id!r}")
+        return record
+
+    def decide(
+        self,
+        principal: Principal,
+        *,
+        incident_id: str,
+        step_id: str,
+        approve: bool,
+        justification: str,
+        channel: str,
+    ) -> tuple[ApprovalRecord, RecordedDecision]:
+        """Record one decision; raises ``DecisionRefusedError`` (403/409), ``NotFoundError`` or ``ValueError``."""
+        require_approver(principal, self.approver_role)
+        justification = justification.strip()
+        if not justification:
+            raise ValueError("justification is required: say why you approve or reject this step")
+        if len(justification) > 2000:
+            raise ValueError("justification is longer than 2000 characters")
+        instance_id = gate_instance_id(incident_id, step_id)
+        for _ in range(_MAX_RACES):
+            record = self.store.get(instance_id)
+            if record is None:
+                raise NotFoundError(f"no approval for step {step_id!r} of incident {incident_id!r}")
+            now = self.clock()
+            conflicted = check_decision(record, principal, approve=approve, now=now)
+            decision = RecordedDecision(
+                decision_id=str(uuid.uuid4()),
+                index=len(record.decisions) + 1,
+                approved=approve,
+                approver_id=principal.id,
+                approver_name=principal.name,
+                justification=justification,
+                decided_at=now,
+                channel=channel,
+                conflicted=conflicted,
+            )
+            decisions = (*record.decisions, decision)
+            status = outcome(record, decisions)
+            update: dict[str, Any] = {"decisions": decisions, "status": status}
+            if status.terminal:
+                update["decided_at"] = now
+            try:
+                updated = self.store.update(record.model_copy(update=update))
+            except ConcurrentUpdateError:
+                continue  # someone decided at the same moment: re-read and re-check
+            self.audit.append(
+                AuditEvent(
+                    at=now,
+                    actor=f"{principal.name} <{principal.id}>"[:300],
+                    action="approval.approve" if approve else "approval.reject",
+                    incident_id=incident_id,
+                    target=str(record.step.target),
+                    reason=justification,
+                    details={
+                        "step_id": step_id,
+                        "decision_id": decision.decision_id,
+                        "approver_id": principal.id,
+                        "approver_name": principal.name,
+                        "channel": channel,
+                        "conflicted": conflicted,
+                        "status_after": status.value,
+                    },
+                )
+            )
+            _log.info(
+                "approval %s of %s step %s by %s via %s -> %s",
+                "granted" if approve else "refused",
+                incident_id,
+                step_id,
+                principal.id,
+                channel,
+                status.value,
+            )
+            return updated, decision
+        raise DecisionRefusedError(409, "the step kept changing while your decision was recorded; reload and try again")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _audit_once(
+        self, record: ApprovalRecord, *, action: str, actor: str, reason: str, details: dict[str, Any]
+    ) -> None:
+        for existing in self.audit.records(incident_id=record.incident_id):
+            if existing.action == action and existing.details.get("step_id") == record.step_id:
+                return
+        self.audit.append(
+            AuditEvent(
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                incident_id=record.incident_id,
+                target=str(record.step.target),
+                reason=reason,
+                details={"step_id": record.step_id, **details},
+            )
+        )

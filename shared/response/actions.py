@@ -1,0 +1,453 @@
+"""Containment actions: one idempotent function per step, each snapshotting before it changes.
+
+``execute_step`` is what the ``incident_execute_step`` activity calls. For every step it:
+
+1. claims the idempotency key ``response:{incident}:{step}`` (INPROGRESS -> COMPLETED): a
+   completed step returns its recorded result, a step running elsewhere raises
+   ``StepInProgressError`` (the orchestrator's retry tries again later);
+2. honours the guards at execution time: global dry run (``DRY_RUN``, nothing changed),
+   protected resources (re-read tags: ``SKIPPED``), the last deployment of a model
+   (``SKIPPED`` unless ``guards.allow_delete_last_deployment``);
+3. reads the current state; if it is already the desired one the result is ``NO_OP``;
+4. writes the snapshot (the state before) **before** changing anything — no snapshot, no
+   change — then changes, and reports ``before`` / ``after``;
+5. audits the outcome once (``step.succeeded`` / ``step.no_op`` / ``step.failed`` ...), and
+   records a disruptive change for the circuit breaker.
+
+A failed Azure call yields ``FAILED`` with the error (naming resource and permission); the
+idempotency record is released so a re-run can complete the step.
+
+Permissions (ARM actions of Warden's identity; built-in alternative: Cognitive Services
+Contributor): ``accounts/read`` always; ``accounts/deployments/read`` and ``/write`` and
+``accounts/raiPolicies/read`` and ``/write`` for switch_rai_policy; ``accounts/deployments/delete``
+for delete_deployment; ``accounts/write`` for disable_local_auth, deny_public_network and
+tag_resource.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from shared.audit.chain import AuditEvent
+from shared.azure.cognitive import (
+    AccountInfo,
+    AccountPatch,
+    CognitiveError,
+    CognitiveNotFoundError,
+    DeploymentInfo,
+)
+from shared.policy import is_protected
+from shared.resource_ids import AccountId, DeploymentId
+from shared.response.models import ExecuteRequest, VerifyOutcome
+from shared.response.ports import ResponsePorts, audit_once
+from shared.response.rai import KNOWN_RAI_POLICIES, rai_policy_definition
+from shared.steps import ActionKind, ResponseStep, StepResult, StepStatus
+from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, StorageError
+from shared.storage.snapshots import Snapshot
+
+__all__ = [
+    "INCIDENT_TAG",
+    "StepInProgressError",
+    "deployment_from_dict",
+    "deployment_to_dict",
+    "execute_step",
+    "verify_step",
+]
+
+_log = logging.getLogger("warden.response")
+
+INCIDENT_TAG = "warden-incident"
+"""Tag set by tag_resource steps: the incident that changed the resource."""
+LEASE_SECONDS = 600
+RESULT_TTL_SECONDS = 90 * 86_400
+
+
+class StepInProgressError(RuntimeError):
+    """The step is being executed by another activity run (its lease has not expired)."""
+
+
+def deployment_to_dict(info: DeploymentInfo) -> dict[str, Any]:
+    """A deployment's full spec as snapshot JSON."""
+    return {
+        "deployment": str(info.id),
+        "model_name": info.model_name,
+        "model_version": info.model_version,
+        "model_format": info.model_format,
+        "sku_name": info.sku_name,
+        "sku_capacity": info.sku_capacity,
+        "rai_policy_name": info.rai_policy_name,
+        "version_upgrade_option": info.version_upgrade_option,
+        "tags": dict(info.tags),
+    }
+
+
+def deployment_from_dict(data: dict[str, Any]) -> DeploymentInfo:
+    """The inverse of ``deployment_to_dict`` (what a restore re-creates)."""
+    return DeploymentInfo(
+        id=DeploymentId.parse(str(data["deployment"])),
+        model_name=str(data["model_name"]),
+        model_version=data.get("model_version"),
+        model_format=str(data.get("model_format") or "OpenAI"),
+        sku_name=str(data.get("sku_name") or "Standard"),
+        sku_capacity=data.get("sku_capacity"),
+        rai_policy_name=data.get("rai_policy_name"),
+        version_upgrade_option=data.get("version_upgrade_option"),
+        tags=dict(data.get("tags") or {}),
+    )
+
+
+def _account_view(info: AccountInfo) -> dict[str, Any]:
+    return {
+        "disable_local_auth": info.disable_local_auth,
+        "public_network_access": info.public_network_access,
+        "network_default_action": info.network_default_action,
+        "ip_rules": list(info.ip_rules),
+        "tags": dict(info.tags),
+    }
+
+
+def _result(step: ResponseStep, status: StepStatus, detail: str = "", **kw: Any) -> StepResult:
+    return StepResult(
+        step_id=step.id, action=step.action, target=step.target, status=status, detail=detail[:2000], **kw
+    )
+
+
+class _Executor:
+    """Runs one step against the ports (the state between reading and writing)."""
+
+    def __init__(self, ports: ResponsePorts, request: ExecuteRequest) -> None:
+        self.ports = ports
+        self.request = request
+        self.step = request.step
+
+    # -- helpers ------------------------------------------------------------------------------
+    def snapshot(self, before: dict[str, Any]) -> dict[str, Any]:
+        """Store the state before the change (first snapshot wins); returns the stored state."""
+        stored = self.ports.snapshots.put(
+            Snapshot(
+                incident_id=self.request.incident_id,
+                step_id=self.step.id,
+                action=self.step.action.value,
+                target=str(self.step.target),
+                taken_at=self.ports.clock(),
+                before=before,
+            )
+        )
+        return stored.before
+
+    @property
+    def account_id(self) -> AccountId:
+        return self.step.target.account  # type: ignore[union-attr]
+
+    @property
+    def deployment_id(self) -> DeploymentId:
+        target = self.step.target
+        if not isinstance(target, DeploymentId):
+            raise CognitiveError(f"{self.step.action.value} needs a deployment, not {target}")
+        return target
+
+    # -- the actions --------------------------------------------------------------------------
+    def run(self) -> StepResult:
+        step = self.step
+        if step.action in (ActionKind.ROTATE_KEY_EMERGENCY, ActionKind.ROTATE_KEY_SCHEDULED, ActionKind.NOTIFY_OWNERS):
+            if self.dry_run:
+                return _result(step, StepStatus.DRY_RUN, f"dry run: would run {step.action.value}; nothing changed")
+            return _result(
+                step,
+                StepStatus.SKIPPED,
+                f"{step.action.value} is not run by this activity (rotations are sub-orchestrations, "
+                "notifications go through incident_notify)",
+            )
+        if not isinstance(step.target, AccountId | DeploymentId):
+            return _result(step, StepStatus.SKIPPED, f"{step.action.value} acts on AI accounts, not {step.target}")
+        account = self.ports.cognitive.get_account(self.account_id)
+        protected = is_protected(self.ports.policy(), step.target, account.tags)
+        if protected:
+            return _result(
+                step, StepStatus.SKIPPED, f"protected resource ({protected}); Warden never changes it", before=None
+            )
+        handler = {
+            ActionKind.SWITCH_RAI_POLICY: self.switch_rai_policy,
+            ActionKind.DELETE_DEPLOYMENT: self.delete_deployment,
+            ActionKind.DISABLE_LOCAL_AUTH: self.disable_local_auth,
+            ActionKind.DENY_PUBLIC_NETWORK: self.deny_public_network,
+            ActionKind.TAG_RESOURCE: self.tag_resource,
+        }[step.action]
+        return handler(account)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.request.dry_run or self.ports.dry_run
+
+    def switch_rai_policy(self, account: AccountInfo) -> StepResult:
+        step = self.step
+        wanted = str(step.parameters.get("rai_policy") or "")
+        current = self.ports.cognitive.get_deployment(self.deployment_id)
+        before = deployment_to_dict(current)
+        if (current.rai_policy_name or "").lower() == wanted.lower():
+            return _result(step, StepStatus.NO_OP, f"already on RAI policy {wanted}", before=before, after=before)
+        if self.dry_run:
+            return _result(
+                step,
+                StepStatus.DRY_RUN,
+                f"dry run: would switch RAI policy {current.rai_policy_name} -> {wanted}",
+                before=before,
+            )
+        created = ""
+        try:
+            self.ports.cognitive.get_rai_policy(self.account_id, wanted)
+        except CognitiveNotFoundError:
+            definition = rai_policy_definition(self.account_id, wanted)
+            if definition is None:
+                known = ", ".join(sorted(KNOWN_RAI_POLICIES))
+                return _result(
+                    step,
+                    StepStatus.FAILED,
+                    "nothing changed",
+                    before=before,
+                    error=f"RAI policy {wanted!r} does not exist on {self.account_id} and Warden has no "
+                    f"definition for it (it can create: {known}); create it on the account or change the playbook",
+                )
+            self.ports.cognitive.create_or_update_rai_policy(definition)
+            created = f"; created RAI policy {wanted} from Warden's definition"
+        self.snapshot(before)
+        after = self.ports.cognitive.create_or_update_deployment(replace(current, rai_policy_name=wanted))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"RAI policy {current.rai_policy_name} -> {after.rai_policy_name}{created}",
+            before=before,
+            after=deployment_to_dict(after),
+        )
+
+    def delete_deployment(self, account: AccountInfo) -> StepResult:
+        step = self.step
+        try:
+            current = self.ports.cognitive.get_deployment(self.deployment_id)
+        except CognitiveNotFoundError:
+            return _result(step, StepStatus.NO_OP, "the deployment does not exist (already deleted)", after={})
+        before = deployment_to_dict(current)
+        if not step.parameters.get("allow_delete_last_deployment", False):
+            others = [
+                d
+                for d in self.ports.cognitive.list_deployments(self.account_id)
+                if d.model_name.lower() == current.model_name.lower() and d.id.name.lower() != current.id.name.lower()
+            ]
+            if not others:
+                return _result(
+                    step,
+                    StepStatus.SKIPPED,
+                    f"it is the last deployment of model {current.model_name} on {self.account_id} and "
+                    "guards.allow_delete_last_deployment is false",
+                    before=before,
+                )
+        if self.dry_run:
+            return _result(step, StepStatus.DRY_RUN, f"dry run: would delete {self.deployment_id}", before=before)
+        if step.parameters.get("snapshot", True):
+            self.snapshot(before)
+        self.ports.cognitive.delete_deployment(self.deployment_id)
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"deleted deployment {current.id.name} ({current.model_name} {current.model_version})",
+            before=before,
+            after={},
+        )
+
+    def disable_local_auth(self, account: AccountInfo) -> StepResult:
+        step = self.step
+        before = {"disable_local_auth": account.disable_local_auth}
+        if account.disable_local_auth:
+            return _result(step, StepStatus.NO_OP, "local (key) auth is already disabled", before=before, after=before)
+        if self.dry_run:
+            return _result(step, StepStatus.DRY_RUN, "dry run: would disable local (key) auth", before=before)
+        self.snapshot(before)
+        after = self.ports.cognitive.update_account(self.account_id, AccountPatch(disable_local_auth=True))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            "local (key) auth disabled",
+            before=before,
+            after={"disable_local_auth": after.disable_local_auth},
+        )
+
+    def deny_public_network(self, account: AccountInfo) -> StepResult:
+        step = self.step
+        wanted = str(step.parameters.get("default_action") or "Deny")
+        before = {
+            "network_default_action": account.network_default_action,
+            "ip_rules": list(account.ip_rules),
+            "public_network_access": account.public_network_access,
+        }
+        if (account.network_default_action or "").lower() == wanted.lower():
+            return _result(
+                step, StepStatus.NO_OP, f"the network ACL default is already {wanted}", before=before, after=before
+            )
+        if self.dry_run:
+            return _result(
+                step, StepStatus.DRY_RUN, f"dry run: would set the network ACL default to {wanted}", before=before
+            )
+        self.snapshot(before)
+        after = self.ports.cognitive.update_account(
+            self.account_id, AccountPatch(network_default_action=wanted, ip_rules=tuple(account.ip_rules))
+        )
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"network ACL default {account.network_default_action} -> {after.network_default_action}; "
+            f"{len(after.ip_rules)} IP rule(s) kept",
+            before=before,
+            after={"network_default_action": after.network_default_action, "ip_rules": list(after.ip_rules)},
+        )
+
+    def tag_resource(self, account: AccountInfo) -> StepResult:
+        step = self.step
+        if isinstance(step.target, DeploymentId):
+            return _result(
+                step,
+                StepStatus.SKIPPED,
+                "tagging a deployment is not supported yet; use target: account in the playbook",
+            )
+        wanted = {str(k): str(v) for k, v in (step.parameters.get("tags") or {}).items()}
+        wanted[INCIDENT_TAG] = self.request.incident_id
+        current = {str(k): str(v) for k, v in account.tags.items()}
+        before = {"tags": current, "added": sorted(wanted)}
+        if all(current.get(k) == v for k, v in wanted.items()):
+            return _result(step, StepStatus.NO_OP, "the tags are already set", before=before, after=before)
+        if self.dry_run:
+            return _result(step, StepStatus.DRY_RUN, f"dry run: would set tags {wanted}", before=before)
+        self.snapshot(before)
+        after = self.ports.cognitive.update_account(self.account_id, AccountPatch(tags={**current, **wanted}))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            "tagged " + ", ".join(f"{k}={v}" for k, v in sorted(wanted.items())),
+            before=before,
+            after={"tags": dict(after.tags)},
+        )
+
+
+def _audit_result(ports: ResponsePorts, request: ExecuteRequest, result: StepResult) -> None:
+    action = f"step.{result.status.value}"
+    reason = result.error or result.detail or result.status.value
+    audit_once(
+        ports.audit,
+        AuditEvent(
+            at=ports.clock(),
+            actor="warden",
+            action=action,
+            incident_id=request.incident_id,
+            target=str(result.target),
+            reason=reason[:2000],
+            before=result.before,
+            after=result.after,
+            details={
+                "step_id": result.step_id,
+                "action": result.action.value,
+                "approval": request.step.approval.value,
+                "approved_by": list(request.approved_by),
+                "dry_run": request.dry_run or ports.dry_run,
+            },
+        ),
+        f"{action}:{result.step_id}",
+    )
+
+
+def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
+    """Execute one planned step once (see the module docstring). Never raises for an Azure
+    failure (the result is ``FAILED``); raises ``StepInProgressError`` when another run holds
+    the step and ``StorageError`` when the idempotency store itself fails."""
+    key = f"response:{request.incident_id}:{request.step.id}"
+    now = ports.clock()
+    try:
+        ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
+    except AlreadyCompletedError as done:
+        return StepResult.model_validate(done.result["result"])
+    except AlreadyInProgressError as busy:
+        raise StepInProgressError(f"step {request.step.id} of {request.incident_id} is running elsewhere") from busy
+    try:
+        try:
+            result = _Executor(ports, request).run()
+        except CognitiveError as exc:
+            result = _result(request.step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
+        except StorageError as exc:
+            result = _result(
+                request.step,
+                StepStatus.FAILED,
+                "nothing changed: the snapshot could not be stored",
+                error=str(exc)[:2000],
+            )
+    except BaseException:
+        ports.idempotency.release(key)
+        raise
+    if result.status is StepStatus.FAILED:
+        ports.idempotency.release(key)  # a re-run may try again
+    else:
+        ports.idempotency.complete(
+            key, {"result": result.model_dump(mode="json")}, now=ports.clock(), ttl_seconds=RESULT_TTL_SECONDS
+        )
+    if result.status is StepStatus.SUCCEEDED and result.action.disruptive:
+        ports.breaker.record(
+            key, at=now, incident_id=request.incident_id, action=result.action.value, target=str(result.target)
+        )
+    _audit_result(ports, request, result)
+    _log.info("step %s (%s) on %s: %s", result.step_id, result.action.value, result.target, result.status.value)
+    return result
+
+
+def record_result(ports: ResponsePorts, request: ExecuteRequest, result: StepResult) -> StepResult:
+    """Audit a step run elsewhere (an emergency rotation sub-orchestration) and count it for
+    the circuit breaker. Idempotent."""
+    if result.status is StepStatus.SUCCEEDED and result.action.disruptive:
+        ports.breaker.record(
+            f"response:{request.incident_id}:{result.step_id}",
+            at=ports.clock(),
+            incident_id=request.incident_id,
+            action=result.action.value,
+            target=str(result.target),
+        )
+    _audit_result(ports, request, result)
+    return result
+
+
+def verify_step(ports: ResponsePorts, incident_id: str, result: StepResult, step: ResponseStep) -> VerifyOutcome:
+    """Re-read the target and say whether the step's desired state holds.
+
+    Steps that changed nothing (skipped, failed, dry run, rejected) verify trivially as
+    "nothing to check". Requires the read permissions of the action.
+    """
+    if result.status not in (StepStatus.SUCCEEDED, StepStatus.NO_OP):
+        return VerifyOutcome(step_id=result.step_id, verified=True, detail=f"nothing to check ({result.status.value})")
+    target = step.target
+    try:
+        if step.action is ActionKind.SWITCH_RAI_POLICY and isinstance(target, DeploymentId):
+            dep = ports.cognitive.get_deployment(target)
+            wanted = str(step.parameters.get("rai_policy") or "")
+            ok = (dep.rai_policy_name or "").lower() == wanted.lower()
+            return VerifyOutcome(step_id=step.id, verified=ok, observed={"rai_policy_name": dep.rai_policy_name})
+        if step.action is ActionKind.DELETE_DEPLOYMENT and isinstance(target, DeploymentId):
+            try:
+                ports.cognitive.get_deployment(target)
+            except CognitiveNotFoundError:
+                return VerifyOutcome(step_id=step.id, verified=True, observed={"exists": False})
+            return VerifyOutcome(step_id=step.id, verified=False, observed={"exists": True})
+        if isinstance(target, AccountId | DeploymentId) and step.action in (
+            ActionKind.DISABLE_LOCAL_AUTH,
+            ActionKind.DENY_PUBLIC_NETWORK,
+            ActionKind.TAG_RESOURCE,
+        ):
+            account = ports.cognitive.get_account(target.account)
+            view = _account_view(account)
+            if step.action is ActionKind.DISABLE_LOCAL_AUTH:
+                ok = account.disable_local_auth
+            elif step.action is ActionKind.DENY_PUBLIC_NETWORK:
+                wanted = str(step.parameters.get("default_action") or "Deny")
+                ok = (account.network_default_action or "").lower() == wanted.lower()
+            else:
+                ok = isinstance(target, DeploymentId) or account.tags.get(INCIDENT_TAG) == incident_id
+            return VerifyOutcome(step_id=step.id, verified=ok, observed=view)
+    except CognitiveError as exc:
+        return VerifyOutcome(step_id=step.id, verified=False, detail=f"could not re-read: {exc}"[:2000])
+    return VerifyOutcome(step_id=step.id, verified=True, detail="nothing to re-read for this action")

@@ -1,0 +1,53 @@
+"""What the response activities talk to, and the one helper that keeps the audit idempotent.
+
+``ResponsePorts`` bundles the Cognitive Services port, the state stores, the audit trail, the
+policy loader and the global dry-run setting. ``shared.response.wiring`` builds it from the
+composition root; tests pass fakes (``FakeCognitive``, the memory stores).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.audit.chain import AuditEvent, AuditRecord
+from shared.audit.store import AuditStore
+from shared.azure.cognitive import CognitivePort
+from shared.policy import Policy
+from shared.storage.breaker import DisruptiveActionLog
+from shared.storage.ports import IdempotencyStore
+from shared.storage.snapshots import SnapshotStore
+
+__all__ = ["AUDIT_KEY", "ResponsePorts", "audit_once"]
+
+AUDIT_KEY = "audit_key"
+"""``details`` field naming what an audit record is about; one record per key and incident."""
+
+
+@dataclass
+class ResponsePorts:
+    """Everything the incident and restore activities need."""
+
+    cognitive: CognitivePort
+    snapshots: SnapshotStore
+    breaker: DisruptiveActionLog
+    idempotency: IdempotencyStore
+    audit: AuditStore
+    policy: Callable[[], Policy]
+    dry_run: bool = False
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def audit_once(audit: AuditStore, event: AuditEvent, key: str) -> AuditRecord | None:
+    """Append ``event`` unless the incident already has a record with the same ``key``.
+
+    A re-run activity (Durable retries, at-least-once delivery) therefore never appends a
+    duplicate. Returns the new record, or ``None`` when one existed.
+    """
+    for record in audit.records(incident_id=event.incident_id):
+        if record.details.get(AUDIT_KEY) == key:
+            return None
+    details: dict[str, Any] = {**event.details, AUDIT_KEY: key}
+    return audit.append(event.model_copy(update={"details": details}))

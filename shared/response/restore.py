@@ -1,0 +1,214 @@
+"""Restore: re-apply an incident's snapshots (undo its containment), once per step, audited.
+
+- switch_rai_policy: the deployment goes back to its previous RAI policy;
+- delete_deployment: the deployment is re-created with the same model (name, version,
+  format), SKU (name, capacity), RAI policy, version-upgrade option and tags;
+- disable_local_auth: local auth is enabled again;
+- deny_public_network: the network ACL default (and IP rules) go back to what they were;
+- tag_resource: the tags Warden added are removed (or set back to their previous values).
+
+Key rotations are not restorable (a regenerated key cannot come back) and are listed as such.
+Already restored state is ``NO_OP``. Permissions: as for the actions (``accounts/read``,
+``accounts/write``, ``accounts/deployments/read`` and ``/write``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from shared.audit.chain import AuditEvent
+from shared.azure.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError
+from shared.policy import owners_for
+from shared.resource_ids import AccountId, DeploymentId, parse_resource_id
+from shared.response.actions import INCIDENT_TAG, deployment_from_dict, deployment_to_dict
+from shared.response.models import RestoreItem, RestorePlan
+from shared.response.ports import ResponsePorts, audit_once
+from shared.response.triage import approval_settings
+from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError
+from shared.storage.snapshots import Snapshot
+
+__all__ = ["plan_restore", "restore_step"]
+
+RESULT_TTL_SECONDS = 90 * 86_400
+
+
+def _step_of(snapshot: Snapshot) -> ResponseStep:
+    action = ActionKind(snapshot.action)
+    return ResponseStep(
+        id=snapshot.step_id,
+        action=action,
+        target=parse_resource_id(snapshot.target),
+        approval=ApprovalRequirement.ONE_APPROVER,
+        reason=f"restore the state before {snapshot.step_id} ({action.value}) of the incident",
+    )
+
+
+def plan_restore(ports: ResponsePorts, incident_id: str) -> RestorePlan:
+    """What a restore of ``incident_id`` would re-apply (every reversible snapshot)."""
+    policy = ports.policy()
+    items = tuple(
+        RestoreItem(step=_step_of(s), taken_at=s.taken_at)
+        for s in ports.snapshots.list(incident_id)
+        if ActionKind(s.action).reversible
+    )
+    owners: tuple[str, ...] = ()
+    if items:
+        target = items[0].step.target
+        owners = tuple(owners_for(policy, {}, target.subscription_id))
+    explanation = (
+        f"restore {len(items)} change(s) of incident {incident_id}: "
+        + ", ".join(f"{i.step.id} on {i.step.target}" for i in items)
+        if items
+        else f"incident {incident_id} has no restorable snapshot"
+    )
+    return RestorePlan(
+        incident_id=incident_id,
+        items=items,
+        approvals=approval_settings(policy),
+        owners=owners,
+        explanation=explanation[:2000],
+    )
+
+
+def _result(step: ResponseStep, status: StepStatus, detail: str, **kw: object) -> StepResult:
+    return StepResult(
+        step_id=step.id,
+        action=step.action,
+        target=step.target,
+        status=status,
+        detail=detail[:2000],
+        **kw,
+    )
+
+
+def _apply(ports: ResponsePorts, snapshot: Snapshot, step: ResponseStep) -> StepResult:
+    before = snapshot.before
+    target = step.target
+    cognitive = ports.cognitive
+    if step.action is ActionKind.SWITCH_RAI_POLICY and isinstance(target, DeploymentId):
+        wanted = before.get("rai_policy_name")
+        current = cognitive.get_deployment(target)
+        if (current.rai_policy_name or "") == (wanted or ""):
+            return _result(step, StepStatus.NO_OP, f"already on RAI policy {wanted}", after=deployment_to_dict(current))
+        after = cognitive.create_or_update_deployment(replace(current, rai_policy_name=wanted))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"RAI policy {current.rai_policy_name} -> {after.rai_policy_name}",
+            before=deployment_to_dict(current),
+            after=deployment_to_dict(after),
+        )
+    if step.action is ActionKind.DELETE_DEPLOYMENT and isinstance(target, DeploymentId):
+        spec = deployment_from_dict(before)
+        try:
+            existing = cognitive.get_deployment(target)
+            return _result(step, StepStatus.NO_OP, "the deployment exists again", after=deployment_to_dict(existing))
+        except CognitiveNotFoundError:
+            pass
+        created = cognitive.create_or_update_deployment(spec)
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"re-created {created.id.name}: {created.model_name} {created.model_version}, "
+            f"{created.sku_name} x{created.sku_capacity}, RAI policy {created.rai_policy_name}",
+            before={},
+            after=deployment_to_dict(created),
+        )
+    if not isinstance(target, AccountId | DeploymentId):
+        return _result(step, StepStatus.SKIPPED, f"cannot restore {step.action.value} on {target}")
+    account = cognitive.get_account(target.account)
+    if step.action is ActionKind.DISABLE_LOCAL_AUTH:
+        wanted_auth = bool(before.get("disable_local_auth", False))
+        if account.disable_local_auth == wanted_auth:
+            return _result(step, StepStatus.NO_OP, "local auth is already as before")
+        cognitive.update_account(target.account, AccountPatch(disable_local_auth=wanted_auth))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            "local (key) auth enabled again" if not wanted_auth else "local auth disabled again",
+            before={"disable_local_auth": account.disable_local_auth},
+            after={"disable_local_auth": wanted_auth},
+        )
+    if step.action is ActionKind.DENY_PUBLIC_NETWORK:
+        wanted_action = str(before.get("network_default_action") or "Allow")
+        rules = tuple(str(r) for r in before.get("ip_rules") or ())
+        if (account.network_default_action or "Allow") == wanted_action and account.ip_rules == rules:
+            return _result(step, StepStatus.NO_OP, "the network ACL is already as before")
+        cognitive.update_account(target.account, AccountPatch(network_default_action=wanted_action, ip_rules=rules))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            f"network ACL default {account.network_default_action} -> {wanted_action}",
+            before={"network_default_action": account.network_default_action},
+            after={"network_default_action": wanted_action, "ip_rules": list(rules)},
+        )
+    if step.action is ActionKind.TAG_RESOURCE:
+        old = {str(k): str(v) for k, v in (before.get("tags") or {}).items()}
+        added = [str(k) for k in before.get("added") or [INCIDENT_TAG]]
+        tags = {str(k): str(v) for k, v in account.tags.items()}
+        for name in added:
+            if name in old:
+                tags[name] = old[name]
+            else:
+                tags.pop(name, None)
+        if tags == dict(account.tags):
+            return _result(step, StepStatus.NO_OP, "the tags are already as before")
+        cognitive.update_account(target.account, AccountPatch(tags=tags))
+        return _result(
+            step,
+            StepStatus.SUCCEEDED,
+            "removed or reset tags " + ", ".join(added),
+            before={"tags": dict(account.tags)},
+            after={"tags": tags},
+        )
+    return _result(step, StepStatus.SKIPPED, f"{step.action.value} cannot be restored")
+
+
+def restore_step(
+    ports: ResponsePorts, incident_id: str, step: ResponseStep, *, approved_by: tuple[str, ...] = ()
+) -> StepResult:
+    """Re-apply the snapshot of ``step``, once (idempotency key ``restore:{incident}:{step}``),
+    and audit it. Azure failures give ``FAILED`` (and release the key so a re-run can retry)."""
+    key = f"restore:{incident_id}:{step.id}"
+    now = ports.clock()
+    try:
+        ports.idempotency.begin(key, now=now, lease_seconds=600)
+    except AlreadyCompletedError as done:
+        return StepResult.model_validate(done.result["result"])
+    except AlreadyInProgressError:
+        return _result(step, StepStatus.FAILED, "", error="this restore step is running elsewhere; retry later")
+    snapshot = ports.snapshots.get(incident_id, step.id)
+    try:
+        if snapshot is None:
+            result = _result(step, StepStatus.SKIPPED, "no snapshot for this step")
+        else:
+            result = _apply(ports, snapshot, step)
+    except CognitiveError as exc:
+        result = _result(step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
+    except BaseException:
+        ports.idempotency.release(key)
+        raise
+    if result.status is StepStatus.FAILED:
+        ports.idempotency.release(key)
+    else:
+        ports.idempotency.complete(
+            key, {"result": result.model_dump(mode="json")}, now=ports.clock(), ttl_seconds=RESULT_TTL_SECONDS
+        )
+    action = f"restore.{result.status.value}"
+    audit_once(
+        ports.audit,
+        AuditEvent(
+            at=ports.clock(),
+            actor="warden",
+            action=action,
+            incident_id=incident_id,
+            target=str(step.target),
+            reason=(result.error or result.detail or result.status.value)[:2000],
+            before=result.before,
+            after=result.after,
+            details={"step_id": step.id, "action": step.action.value, "approved_by": list(approved_by)},
+        ),
+        f"{action}:{step.id}",
+    )
+    return result

@@ -1,0 +1,46 @@
+"""The real ``function_app.py`` on devhost, with the approvals dependencies in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devhost.server import DevHostThread
+from shared.approvals.models import ApprovalRecord, GateRequest, gate_instance_id
+from shared.approvals.wiring import ApprovalsDeps, use_deps
+from shared.bootstrap import reset_container
+from tests.approvals_support import SUB, gate_request, memory_deps
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def warden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostThread]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WARDEN_SUBSCRIPTION_IDS", SUB)
+        reset_container()
+        with DevHostThread(ROOT / "function_app.py", tmp_path_factory.mktemp("devhost"), port=0) as host:
+            yield host
+        reset_container()
+
+
+@pytest.fixture
+def deps() -> Iterator[ApprovalsDeps]:
+    bundle = memory_deps()
+    use_deps(bundle)
+    yield bundle
+    use_deps(None)
+
+
+def seed(deps: ApprovalsDeps, incident_id: str = "inc-1", **kwargs: Any) -> ApprovalRecord:
+    """A pending approval as the gate records it (no orchestration behind it)."""
+    request = GateRequest.model_validate(gate_request(incident_id, **kwargs))
+    return deps.service.open(
+        request,
+        instance_id=gate_instance_id(incident_id, request.step.id),
+        requested_at=datetime.now(UTC),
+    )

@@ -1,0 +1,11 @@
+"""A Function app with the incidents and keys blueprints, for devhost's Durable engine."""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from handlers.incidents import bp as incidents_bp
+from handlers.keys import bp as keys_bp
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(incidents_bp)
+app.register_functions(keys_bp)

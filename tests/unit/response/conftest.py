@@ -1,0 +1,128 @@
+"""Fakes for the response tier: ``FakeCognitive``, memory stores, the shipped policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.audit.store import MemoryAuditStore
+from shared.azure.cognitive import AccountPatch, DeploymentInfo
+from shared.azure.fakes import FakeCognitive
+from shared.models import Finding, FindingSource, Severity
+from shared.policy import Policy, parse_policy
+from shared.resource_ids import AccountId, DeploymentId
+from shared.response.ports import ResponsePorts
+from shared.response.wiring import use_ports
+from shared.storage.breaker import MemoryDisruptiveActionLog
+from shared.storage.memory import MemoryIdempotencyStore
+from shared.storage.snapshots import MemorySnapshotStore
+
+ROOT = Path(__file__).resolve().parents[3]
+SUB = "00000000-0000-0000-0000-0000000000c1"
+ACCOUNT = AccountId(SUB, "rg-ai", "contoso-openai")
+GPT = ACCOUNT.deployment("gpt-4o")
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+JAILBREAK = "defender:AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
+
+
+def shipped_policy(*, final_decision: str = "approve", dry_run: bool = False) -> Policy:
+    text = (
+        (ROOT / "policy.yaml")
+        .read_text(encoding="utf-8")
+        .replace("final_decision: deny", f"final_decision: {final_decision}")
+    )
+    if dry_run:
+        text = text.replace("dry_run: false", "dry_run: true")
+    return parse_policy(text)
+
+
+def make_finding(
+    kind: str = JAILBREAK, resource: AccountId | DeploymentId = GPT, category: str | None = "jailbreak"
+) -> Finding:
+    return Finding(
+        source=FindingSource.DEFENDER_ALERT if kind.startswith("defender:") else FindingSource.RESOURCE_EVENT,
+        kind=kind,
+        severity=Severity.HIGH,
+        title="test finding",
+        resource=resource,
+        evidence={"category": category} if category else {},
+        dedupe_key=f"{kind}:{resource}",
+        first_seen=NOW,
+        last_seen=NOW,
+    )
+
+
+@dataclass
+class Fakes:
+    cognitive: FakeCognitive
+    ports: ResponsePorts
+    audit: MemoryAuditStore
+    policy: dict[str, Policy]
+
+    def actions(self, incident_id: str) -> list[str]:
+        return [r.action for r in self.audit.records(incident_id=incident_id)]
+
+
+@pytest.fixture
+def fakes() -> Iterator[Fakes]:
+    cognitive = FakeCognitive()
+    cognitive.add_account(ACCOUNT)
+    cognitive.update_account(ACCOUNT, AccountPatch(tags={"owner": "ai-team@contoso.com"}, ip_rules=("203.0.113.9",)))
+    cognitive.create_or_update_deployment(
+        DeploymentInfo(
+            id=GPT,
+            model_name="gpt-4o",
+            model_version="2024-11-20",
+            sku_name="GlobalStandard",
+            sku_capacity=5,
+            rai_policy_name="Microsoft.DefaultV2",
+        )
+    )
+    cognitive.calls.clear()
+    holder: dict[str, Policy] = {"policy": shipped_policy()}
+    audit = MemoryAuditStore()
+    ports = ResponsePorts(
+        cognitive=cognitive,
+        snapshots=MemorySnapshotStore(),
+        breaker=MemoryDisruptiveActionLog(),
+        idempotency=MemoryIdempotencyStore(),
+        audit=audit,
+        policy=lambda: holder["policy"],
+        clock=lambda: NOW,
+    )
+    use_ports(ports)
+    yield Fakes(cognitive, ports, audit, holder)
+    use_ports(None)
+
+
+def activities() -> dict[str, Any]:
+    """The incident orchestration's activities: the real handler functions (over the fakes the
+    ``fakes`` fixture installed), with the container-backed open/close ones stubbed."""
+    import handlers.incidents as h
+    from tests.unit.keys.durable_fake import user_function
+
+    names = [
+        "incident_triage",
+        "incident_notify",
+        "incident_record_decision",
+        "incident_execute_step",
+        "incident_record_result",
+        "incident_verify",
+        "incident_restore_plan",
+        "incident_restore_step",
+    ]
+    table: dict[str, Any] = {name: user_function(getattr(h, name)) for name in names}
+    table.update(
+        {
+            "incident_opened": lambda p: "opened",
+            "incident_findings_count": lambda p: 1,
+            "incident_mark_closing": lambda p: True,
+            "incident_close": lambda p: 1,
+        }
+    )
+    return table

@@ -1,0 +1,225 @@
+"""The incident and restore orchestration bodies, driven by a fake context over fake ports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.response.orchestration import incident_orchestration, restore_orchestration
+from shared.steps import StepStatus
+from tests.unit.response.conftest import ACCOUNT, GPT, Fakes, activities, make_finding, shipped_policy
+from tests.unit.response.fake_context import FakeContext, drive
+
+STATUS_KEYS = {
+    "stage",
+    "incident_id",
+    "kind",
+    "findings",
+    "playbook",
+    "rule",
+    "dry_run",
+    "explanation",
+    "pending_approvals",
+    "steps",
+    "error",
+}
+STEP_KEYS = {"step_id", "action", "target", "approval", "status", "detail", "error", "verified", "decided_by"}
+
+
+def _context(**kw: Any) -> FakeContext:
+    finding = make_finding(**kw)
+    return FakeContext(
+        input={"finding": finding.model_dump(mode="json"), "quiet_minutes": 5},
+        activities=activities(),
+        instance_id=finding.instance_id,
+    )
+
+
+def _run(context: FakeContext, *, gate: bool = False) -> dict[str, Any]:
+    output: dict[str, Any] = drive(incident_orchestration, context, gate_available=gate, settle=timedelta(minutes=10))
+    return output
+
+
+def test_every_published_custom_status_has_the_documented_shape(fakes: Fakes) -> None:
+    context = _context()
+    _run(context)
+    assert context.statuses, "no custom status was published"
+    for status in context.statuses:
+        assert set(status) == STATUS_KEYS
+        for step in status["steps"]:
+            assert set(step) == STEP_KEYS
+    stages = [s["stage"] for s in context.statuses]
+    assert stages[0] == "triage" and stages[-1] == "closed"
+    for stage in ("notifying", "awaiting_approval", "executing", "verifying", "open", "closing"):
+        assert stage in stages
+
+
+def test_the_approval_gate_sub_orchestrator_gets_the_contract_request(fakes: Fakes) -> None:
+    context = _context()
+    seen: list[tuple[Any, str | None]] = []
+
+    def gate(request: Any, instance_id: str | None) -> dict[str, Any]:
+        seen.append((request, instance_id))
+        return {
+            "approved": True,
+            "decided_by": [
+                {
+                    "approver_id": "u1",
+                    "approver_name": "Alice",
+                    "decided_at": "2026-11-25T12:01:00Z",
+                    "justification": "confirmed abuse",
+                    "channel": "teams",
+                }
+            ],
+            "reason": "approved",
+        }
+
+    context.subs["approval_gate"] = gate
+    output = _run(context, gate=True)
+    assert len(seen) == 1
+    request, instance_id = seen[0]
+    assert instance_id == f"{context.instance_id}:approval:s1-switch-rai-policy"
+    assert set(request) == {
+        "incident_id",
+        "step",
+        "requirement",
+        "timeout_seconds",
+        "escalation",
+        "final_decision",
+        "owners",
+        "explanation",
+    }
+    assert request["requirement"] == "one_approver" and request["final_decision"] == "approve"
+    assert request["step"]["action"] == "switch_rai_policy" and request["owners"] == ["ai-team@contoso.com"]
+    pending = next(s for s in context.statuses if s["stage"] == "awaiting_approval")["pending_approvals"]
+    assert [p["step_id"] for p in pending] == ["s1-switch-rai-policy"]
+    step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
+    assert step["status"] == "succeeded" and step["decided_by"] == ["Alice"]
+    assert "approval.granted" in fakes.actions(context.instance_id)
+
+
+def test_a_rejected_step_is_never_executed(fakes: Fakes) -> None:
+    context = _context()
+    context.subs["approval_gate"] = lambda request, iid: {"approved": False, "decided_by": [], "reason": "rejected"}
+    output = _run(context, gate=True)
+    step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
+    assert step["status"] == "rejected"
+    assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "Microsoft.DefaultV2"
+    executed = [c.payload["step"]["id"] for c in context.calls if c.name == "incident_execute_step"]
+    assert executed == ["s2-tag-resource"]  # the automatic step still runs
+    assert "approval.denied" in fakes.actions(context.instance_id)
+
+
+def test_the_fallback_decision_follows_the_policys_final_decision(fakes: Fakes) -> None:
+    fakes.policy["policy"] = shipped_policy(final_decision="deny")
+    context = _context()
+    output = _run(context)
+    step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
+    assert step["status"] == "rejected" and step["decided_by"] == ["policy (deny)"]
+    assert not [c for c in context.calls if c.kind == "sub"]
+
+
+def test_steps_on_different_resources_run_in_one_parallel_wave(fakes: Fakes) -> None:
+    context = _context()
+    _run(context)
+    waves = [w for w in context.parallel if "incident_execute_step" in w]
+    assert waves == [["incident_execute_step", "incident_execute_step"]]  # deployment + account together
+
+
+def test_a_failed_triage_is_reported_and_the_incident_still_closes(fakes: Fakes) -> None:
+    def broken(payload: Any) -> Any:
+        raise RuntimeError("policy.yaml:3: version: expected the number 1")
+
+    context = _context()
+    context.activities["incident_triage"] = broken
+    output = _run(context)
+    assert output["status"] == "closed"
+    open_status = next(s for s in context.statuses if s["stage"] == "open")
+    assert open_status["error"].startswith("triage failed: policy.yaml:3")
+    assert not [c for c in context.calls if c.name == "incident_execute_step"]
+
+
+def test_dry_run_skips_the_gate_and_records_every_step_as_dry_run(fakes: Fakes) -> None:
+    fakes.policy["policy"] = shipped_policy(dry_run=True)
+    context = _context()
+    output = _run(context, gate=True)  # a gate exists, but a dry run asks nobody
+    assert [s["status"] for s in output["steps"]] == [StepStatus.DRY_RUN.value] * 3
+    assert not [c for c in context.calls if c.kind == "sub"]
+    assert fakes.cognitive.calls["create_or_update_deployment"] == 0
+    assert fakes.cognitive.calls["update_account"] == 0
+
+
+def test_emergency_rotation_runs_as_the_keys_sub_orchestration_without_a_second_approval(fakes: Fakes) -> None:
+    context = _context(kind="defender:AI.Azure_CredentialTheftAttempt", resource=ACCOUNT, category="credential_theft")
+    rotations: list[tuple[Any, str | None]] = []
+
+    def rotate(request: Any, iid: str | None) -> dict[str, Any]:
+        rotations.append((request, iid))
+        return {
+            "status": "rotated",
+            "detail": "key1 regenerated",
+            "previous_version": "v1",
+            "new_version": "v2",
+            "active_slot": "key2",
+            "rotation_id": iid,
+            "account_id": str(ACCOUNT),
+            "steps": [],
+        }
+
+    context.subs["keys_rotate_emergency"] = rotate
+    output = _run(context)
+    assert len(rotations) == 1
+    request, iid = rotations[0]
+    assert request["requires_approval"] is False and request["exposure"] == "active"
+    assert iid is not None and iid.startswith("keyemg-")
+    step = next(s for s in output["steps"] if s["step_id"] == "s1-rotate-key-emergency")
+    assert step["status"] == "succeeded"
+    assert "step.succeeded" in fakes.actions(context.instance_id)
+    assert fakes.ports.breaker.count_since(fakes.ports.clock() - timedelta(hours=1)) == 1
+
+
+def test_restore_reapplies_snapshots_after_approval(fakes: Fakes) -> None:
+    context = _context()
+    _run(context)
+    assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "warden-strict"
+    restore = FakeContext(
+        input={"incident_id": context.instance_id, "requested_by": "bob"},
+        activities=activities(),
+        instance_id=f"{context.instance_id}:restore",
+    )
+    output = drive(restore_orchestration, restore, gate_available=False)
+    assert output["status"] == "restored"
+    assert [s["status"] for s in output["steps"]] == ["succeeded", "succeeded"]
+    assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "Microsoft.DefaultV2"
+    assert "warden-incident" not in fakes.cognitive.get_account(ACCOUNT).tags
+    # Restoring again changes nothing (each restore step is idempotent).
+    again = drive(restore_orchestration, restore, gate_available=False)
+    assert [s["status"] for s in again["steps"]] == ["succeeded", "succeeded"]
+    assert fakes.actions(context.instance_id).count("restore.succeeded") == 2
+
+
+@pytest.mark.parametrize("outcome", ["rejected", "expired"])
+def test_restore_changes_nothing_without_approval(fakes: Fakes, outcome: str) -> None:
+    context = _context()
+    _run(context)
+    restore = FakeContext(
+        input={"incident_id": context.instance_id},
+        activities=activities(),
+        instance_id=f"{context.instance_id}:restore",
+    )
+    restore.subs["approval_gate"] = lambda request, iid: {"approved": False, "decided_by": [], "reason": outcome}
+    output = drive(restore_orchestration, restore, gate_available=True)
+    assert output["status"] == "rejected"
+    assert {s["status"] for s in output["steps"]} == {outcome}
+    assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "warden-strict"
+
+
+def test_the_warden_dry_run_setting_alone_turns_dry_run_on(fakes: Fakes) -> None:
+    fakes.ports.dry_run = True  # WARDEN_DRY_RUN=true; the policy says dry_run: false
+    context = _context()
+    output = _run(context)
+    assert [s["status"] for s in output["steps"]] == [StepStatus.DRY_RUN.value] * 3
+    assert fakes.cognitive.calls["create_or_update_deployment"] == 0
+    assert fakes.actions(context.instance_id).count("step.dry_run") == 3
