@@ -26,6 +26,7 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.audit.chain import GENESIS, AuditEvent, AuditRecord, ChainReport, seal, verify_chain
 from shared.storage.ports import StorageError
+from shared.storage.tables import LazyTable
 
 __all__ = ["AUDIT_TABLE", "AuditStore", "MemoryAuditStore", "TableAuditStore"]
 
@@ -104,18 +105,10 @@ class TableAuditStore:
     """The audit trail in Azure Table Storage."""
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._table: Any = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, AUDIT_TABLE)
 
     def _client(self) -> Any:
-        with self._lock:
-            if self._table is None:
-                try:
-                    self._table = self._service.create_table_if_not_exists(AUDIT_TABLE)
-                except HttpResponseError as exc:
-                    raise StorageError(f"cannot open table {AUDIT_TABLE!r}: {exc.reason or exc.message}") from exc
-            return self._table
+        return self._lazy.client()
 
     def _tail(self) -> tuple[int, str, str | None, int]:
         """(last seq, last hash, head etag, head seq) — reading forward past a lagging head."""

@@ -23,6 +23,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.approvals.models import ApprovalRecord, ApprovalStatus
 from shared.storage.ports import ConcurrentUpdateError, StorageError, record_key
+from shared.storage.tables import LazyTable
 
 __all__ = ["APPROVALS_TABLE", "ApprovalStore", "MemoryApprovalStore", "TableApprovalStore"]
 
@@ -102,21 +103,10 @@ class TableApprovalStore:
     """Approvals in Azure Table Storage (Azurite locally)."""
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, APPROVALS_TABLE)
 
     def _table(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = self._service.create_table_if_not_exists(APPROVALS_TABLE)
-                except HttpResponseError as exc:
-                    raise StorageError(
-                        f"cannot open table {APPROVALS_TABLE!r}: {exc.reason or exc.message} "
-                        "(needs the 'Storage Table Data Contributor' role)"
-                    ) from exc
-            return self._client
+        return self._lazy.client()
 
     @staticmethod
     def _entity(record: ApprovalRecord) -> dict[str, Any]:

@@ -15,10 +15,11 @@ import threading
 from datetime import UTC, datetime
 from typing import Protocol
 
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
-from shared.storage.ports import StorageError, record_key
+from shared.storage.ports import record_key
+from shared.storage.tables import LazyTable
 
 __all__ = [
     "BREAKER_TABLE",
@@ -66,21 +67,10 @@ class TableDisruptiveActionLog:
     """``DisruptiveActionLog`` in ``WardenDisruptiveActions``."""
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, BREAKER_TABLE)
 
     def _table(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = self._service.create_table_if_not_exists(BREAKER_TABLE)
-                except HttpResponseError as exc:
-                    raise StorageError(
-                        f"cannot open table {BREAKER_TABLE!r}: {exc.reason or exc.message} "
-                        "(needs the 'Storage Table Data Contributor' role)"
-                    ) from exc
-            return self._client
+        return self._lazy.client()
 
     def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
         entity = {

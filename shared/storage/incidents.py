@@ -34,6 +34,7 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.models import Finding
 from shared.storage.ports import StorageError, record_key
+from shared.storage.tables import LazyTable
 
 __all__ = [
     "IncidentFindingsStore",
@@ -135,28 +136,16 @@ class MemoryIncidentFindingsStore:
             return len(self._items.get(incident_id, {}))
 
 
-def _open_table(service: TableServiceClient, name: str) -> TableClient:
-    try:
-        return service.create_table_if_not_exists(name)
-    except HttpResponseError as exc:
-        raise StorageError(f"cannot open table {name!r}: {exc.reason or exc.message}") from exc
-
-
 class TableOpenIncidentStore:
     """Open incidents in ``WardenOpenIncidents`` (PartitionKey ``open``, RowKey = hash of the key)."""
 
     TABLE = "WardenOpenIncidents"
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, self.TABLE)
 
     def _table(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                self._client = _open_table(self._service, self.TABLE)
-            return self._client
+        return self._lazy.client()
 
     def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
         table = self._table()
@@ -246,15 +235,10 @@ class TableIncidentFindingsStore:
     TABLE = "WardenIncidentFindings"
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, self.TABLE)
 
     def _table(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                self._client = _open_table(self._service, self.TABLE)
-            return self._client
+        return self._lazy.client()
 
     def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
         entity: dict[str, Any] = {

@@ -21,6 +21,7 @@ from azure.data.tables import TableClient, TableServiceClient
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.storage.ports import StorageError
+from shared.storage.tables import LazyTable
 
 __all__ = [
     "SNAPSHOT_TABLE",
@@ -108,21 +109,10 @@ class TableSnapshotStore:
     """Snapshots in ``WardenSnapshots`` (conditional insert: the first snapshot wins)."""
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._service = service
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
+        self._lazy = LazyTable(service, SNAPSHOT_TABLE)
 
     def _table(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = self._service.create_table_if_not_exists(SNAPSHOT_TABLE)
-                except HttpResponseError as exc:
-                    raise StorageError(
-                        f"cannot open table {SNAPSHOT_TABLE!r}: {exc.reason or exc.message} "
-                        "(needs the 'Storage Table Data Contributor' role)"
-                    ) from exc
-            return self._client
+        return self._lazy.client()
 
     def put(self, snapshot: Snapshot) -> Snapshot:
         entity = {

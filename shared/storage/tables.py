@@ -39,6 +39,7 @@ from shared.storage.ports import (
 __all__ = [
     "QUARANTINE_TABLE",
     "STATE_TABLE",
+    "LazyTable",
     "TableIdempotencyStore",
     "TableQuarantineStore",
     "TableWatermarkStore",
@@ -50,8 +51,11 @@ IDEMPOTENCY_TABLE = "WardenIdempotency"
 _CHUNK = 64_000  # binary properties are limited to 64 KiB
 
 
-class _Tables:
-    """Creates each table once per process, lazily."""
+class LazyTable:
+    """One Table Storage table, created on first use (once per process).
+
+    ``client()`` raises ``StorageError`` naming the table and the role it needs.
+    """
 
     def __init__(self, service: TableServiceClient, name: str) -> None:
         self._service = service
@@ -86,7 +90,7 @@ class TableQuarantineStore:
     """
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._table = _Tables(service, QUARANTINE_TABLE)
+        self._table = LazyTable(service, QUARANTINE_TABLE)
 
     def put(
         self, *, source: str, reason_code: str, message: str, raw: bytes, received_at: datetime
@@ -148,7 +152,7 @@ class TableWatermarkStore:
     """Watermarks in ``WardenState`` (PartitionKey ``watermark``), with ETag concurrency."""
 
     def __init__(self, service: TableServiceClient) -> None:
-        self._table = _Tables(service, STATE_TABLE)
+        self._table = LazyTable(service, STATE_TABLE)
 
     def get(self, name: str) -> Watermark | None:
         try:
@@ -197,7 +201,7 @@ class TableIdempotencyStore:
     """
 
     def __init__(self, service: TableServiceClient, *, partition: str = "idem") -> None:
-        self._table = _Tables(service, IDEMPOTENCY_TABLE)
+        self._table = LazyTable(service, IDEMPOTENCY_TABLE)
         self._partition = partition
 
     def begin(self, key: str, *, now: datetime, lease_seconds: int) -> IdempotencyRecord:
