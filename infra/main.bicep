@@ -182,6 +182,12 @@ var wardenResponderActions = [
   'Microsoft.CognitiveServices/accounts/deployments/delete'
   // read the content-filter (RAI) policy attached to a deployment
   'Microsoft.CognitiveServices/accounts/raiPolicies/read'
+  // containment: create Warden's strict RAI policy on an account that lacks it
+  'Microsoft.CognitiveServices/accounts/raiPolicies/write'
+  // posture: does the account send diagnostics anywhere (only asked for accounts silent in the workspace)
+  'Microsoft.Insights/diagnosticSettings/read'
+  // posture: is the Defender for AI services plan on in the subscription
+  'Microsoft.Security/pricings/read'
   // Azure Resource Graph inventory query (POST /providers/Microsoft.ResourceGraph/resources).
   // Rows are still trimmed to resources the caller can read (accounts/read above).
   'Microsoft.ResourceGraph/resources/read'
