@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "intake": "bench.intake",
     "storm": "bench.storm",
     "key_scan": "bench.key_scan",
+    "scan": "bench.scan",
     "anomalies": "bench.anomalies",
 }
 
