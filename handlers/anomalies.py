@@ -43,7 +43,6 @@ from shared.azure.inventory import AzureInventory
 from shared.azure.logs import AzureLogs
 from shared.bootstrap import container
 from shared.intake import IntakeDeps, ingest
-from shared.policy import load_policy
 from shared.settings import get_settings
 
 bp = df.Blueprint()
@@ -65,7 +64,7 @@ async def detect_and_ingest(deps: IntakeDeps, *, now: datetime) -> dict[str, Any
     if not c.settings.log_analytics_workspace_id:
         _log.info("WARDEN_LOG_ANALYTICS_WORKSPACE_ID is not set; the anomaly detectors are off")
         return {"skipped": "no workspace"}
-    policy = load_policy(c.settings.policy_path)
+    policy = c.policy
     report = await asyncio.to_thread(
         run_detectors,
         AzureLogs(c.clients),
@@ -109,7 +108,7 @@ async def sweep_and_ingest(deps: IntakeDeps, *, now: datetime) -> dict[str, Any]
     """
     c = container()
     settings = c.settings
-    policy = load_policy(settings.policy_path)
+    policy = c.policy
     report = await asyncio.to_thread(
         run_sweep,
         inventory=AzureInventory(c.clients),
@@ -155,7 +154,7 @@ async def process_resource_event(raw: Any, deps: IntakeDeps, *, now: datetime) -
     Requires ``Microsoft.CognitiveServices/accounts/deployments/read`` for deployment writes.
     """
     c = container()
-    policy = load_policy(c.settings.policy_path)
+    policy = c.policy
     detector = policy.anomalies.key_operation_by_other
     decision = classify_resource_event(
         raw,

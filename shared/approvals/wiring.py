@@ -16,10 +16,9 @@ from pathlib import Path
 from shared.approvals.service import ApprovalService
 from shared.notify.channels import Channel, EventGridChannel, TeamsChannel
 from shared.observability import register_secret
-from shared.policy.schema import Policy
 from shared.storage.ports import IdempotencyStore
 
-__all__ = ["ApprovalsDeps", "approvals_deps", "build_deps", "load_app_policy", "use_deps"]
+__all__ = ["ApprovalsDeps", "approvals_deps", "build_deps", "use_deps"]
 
 _log = logging.getLogger("warden.approvals")
 _lock = threading.Lock()
@@ -43,18 +42,6 @@ class ApprovalsDeps:
     csrf_key: bytes = b""
 
 
-def load_app_policy(path: Path) -> Policy | None:
-    """The response policy (relative paths from the app root); ``None`` (logged) if unreadable."""
-    from shared.policy import PolicyError, load_policy
-
-    candidate = path if path.is_absolute() or path.exists() else _APP_ROOT / path
-    try:
-        return load_policy(candidate)
-    except (PolicyError, OSError) as exc:
-        _log.error("approvals use default settings: cannot load the policy %s: %s", candidate, exc)
-        return None
-
-
 def build_deps() -> ApprovalsDeps:
     """Real adapters over the container: Table stores, Event Grid and Teams channels per policy."""
     import secrets
@@ -63,10 +50,10 @@ def build_deps() -> ApprovalsDeps:
 
     c = container()
     settings = c.settings
-    policy = load_app_policy(settings.policy_path)
+    policy = c.policy  # validated at start-up
     channels: list[Channel] = []
-    wants_grid = policy.notifications.event_grid if policy else True
-    wants_teams = policy.notifications.teams if policy else True
+    wants_grid = policy.notifications.event_grid
+    wants_teams = policy.notifications.teams
     if wants_grid and settings.notify_topic_endpoint:
         channels.append(EventGridChannel(c.clients.event_grid_publisher))
     if wants_teams and settings.teams_webhook_url is not None and settings.teams_webhook_url.get_secret_value():
