@@ -15,6 +15,8 @@ def register(sub: Any) -> None:
     """Register every sub-command on the ``add_subparsers`` object ``sub``."""
     _add_demo(sub)
     _add_serve(sub)
+    _add_scan(sub)
+    _add_replay(sub)
     _add_settings(sub)
     _add_policy(sub)
     _add_audit(sub)
@@ -81,6 +83,63 @@ def _serve(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return 0
+
+
+def _add_scan(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "scan",
+        help="read-only scan of the estate: inventory, key age, posture (real Azure by default)",
+        description="Inventory every Azure OpenAI / AI Services account in WARDEN_SUBSCRIPTION_IDS, work out key "
+        "age from AzureActivity and Key Vault metadata, and check posture and the model allowlist, with "
+        "DefaultAzureCredential (az login, a managed identity...). Changes nothing. Needs Reader on the "
+        "subscriptions and Log Analytics Reader on WARDEN_LOG_ANALYTICS_WORKSPACE_ID.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    p.set_defaults(handler=_scan)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    import sys
+
+    from cli.scan import dump_json, render_table, run_scan
+
+    outcome = run_scan(progress=not args.no_progress and not args.json and sys.stderr.isatty())
+    if args.json:
+        print(dump_json(outcome))
+    else:
+        render_table(outcome, print)
+    return 0
+
+
+def _add_replay(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "replay",
+        help="send an alert or event file to a running Warden (devhost or Azure) through its Event Grid webhook",
+        description="Send FILE to /runtime/webhooks/eventgrid of a running host. FILE holds an Event Grid event or "
+        "array, a CloudEvent or array, or a bare Defender alert in any of its formats (wrapped into an Event "
+        "Grid event as the Logic App would).",
+    )
+    p.add_argument("file", type=Path, help="the JSON file ('-' for stdin)")
+    p.add_argument("--endpoint", default="http://127.0.0.1:7071", help="host URL (default: local devhost)")
+    p.add_argument("--code", help="the eventgrid_extension system key (printed by `warden serve`)")
+    p.add_argument(
+        "--function",
+        default="on_defender_alert_event",
+        help="target function (default on_defender_alert_event; also on_key_vault_event, on_resource_event)",
+    )
+    p.set_defaults(handler=_replay)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import sys
+
+    from cli.replay import replay
+
+    text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+    status, body = replay(text, endpoint=args.endpoint, code=args.code, function=args.function)
+    print(f"HTTP {status}{': ' + body if body else ''}")
+    return 0 if 200 <= status < 300 else 1
 
 
 def _add_settings(sub: Any) -> None:
