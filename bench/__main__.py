@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "storm": "bench.storm",
     "key_scan": "bench.key_scan",
     "scan": "bench.scan",
+    "orchestration": "bench.orchestration",
     "anomalies": "bench.anomalies",
 }
 
