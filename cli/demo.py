@@ -5,6 +5,24 @@ Starts the local stack (Azurite, the Azure emulator with the demo tenant, devhos
 Grid webhook, timer triggers run through the admin API, the durable HTTP API), checks the end
 state each scenario must reach, prints a timeline, verifies the audit chain, and exits non-zero
 if anything missed its expected end state.
+
+Scenarios (``SCENARIOS``), each with the end state it checks:
+
+- jailbreak alert -> one incident despite redelivery and a storm -> approved switch of the
+  deployment to the ``warden-strict`` RAI policy (read back from the emulator);
+- malformed alert -> quarantined with its raw body, acknowledged;
+- SecurityAlert polling -> one incident, the late row caught by the overlap, nothing twice;
+- credential theft -> approved emergency rotation -> the leaked key is refused by the data
+  plane and Key Vault holds a new, working version (checked with Warden's own probe);
+- key-age scan -> scheduled rotation in its grace period: new secret version, ``CredentialId``
+  flipped, new and old key both working; a redundant ``SecretNearExpiry`` rotates nothing;
+- token spike in ``AzureMetrics`` -> the detector timer opens an ``anomaly:token_spike`` incident;
+- unapproved model deployment -> approved deletion (gone from ARM) -> restore over
+  ``POST /api/incidents/{id}/restore`` -> approved -> back with the same model, SKU and RAI policy.
+
+Approvals are given through the approvals API as the demo approver (an App Service
+Authentication principal with the ``Warden.Approver`` role); the shipped ``policy.yaml`` is used
+as is. The demo acts on the demo tenant only, and starts from empty state in its workdir.
 """
 
 from __future__ import annotations
@@ -27,10 +45,27 @@ from cli.stack import LocalStack
 __all__ = ["Demo", "run_demo"]
 
 JAILBREAK = "AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
-DEMO_DEPLOYMENT = (
+CREDENTIAL_THEFT = "AI.Azure_CredentialTheftAttempt"
+PROD_ACCOUNT = (
     "/subscriptions/1f3c9a52-6b1e-4c7e-9a41-2d5b8e0c7a11/resourceGroups/rg-contoso-ai-prod"
-    "/providers/Microsoft.CognitiveServices/accounts/contoso-openai-prod/deployments/gpt-4o"
+    "/providers/Microsoft.CognitiveServices/accounts/contoso-openai-prod"
 )
+DEMO_DEPLOYMENT = PROD_ACCOUNT + "/deployments/gpt-4o"
+AISERVICES_ACCOUNT = (
+    "/subscriptions/1f3c9a52-6b1e-4c7e-9a41-2d5b8e0c7a11/resourceGroups/rg-contoso-ai-prod"
+    "/providers/Microsoft.CognitiveServices/accounts/contoso-aiservices-prod"
+)
+DEV_ACCOUNT = (
+    "/subscriptions/8b2e4d17-3c6a-4f90-b5d2-7e1a9c4f0b22/resourceGroups/rg-contoso-ai-dev"
+    "/providers/Microsoft.CognitiveServices/accounts/contoso-openai-dev"
+)
+DEV_DEPLOYMENT = DEV_ACCOUNT + "/deployments/gpt-4o"
+VAULT_URL = "https://kv-contoso-ai.vault.azure.net"
+VAULT_RG = "/subscriptions/1f3c9a52-6b1e-4c7e-9a41-2d5b8e0c7a11/resourceGroups/rg-contoso-security"
+PROD_SECRET = "contoso-openai-prod-key"  # noqa: S105  # nosec B105 # a secret's name, not a secret
+DEV_SECRET = "contoso-openai-dev-key"  # noqa: S105  # nosec B105 # a secret's name, not a secret
+WORKSPACE = "law-contoso-security"
+DEMO_APPROVER = "oncall@contoso.com"
 
 
 class ScenarioFailedError(AssertionError):
@@ -106,13 +141,19 @@ class Demo:
         return response.json() if response.content else None
 
 
-def _workflow_alert(alert_type: str, system_alert_id: str, resource_id: str, description: str) -> dict[str, Any]:
+def _workflow_alert(
+    alert_type: str,
+    system_alert_id: str,
+    resource_id: str,
+    description: str,
+    display_name: str = "A Jailbreak attempt on an Azure AI model deployment was blocked by Prompt Shields",
+) -> dict[str, Any]:
     """The PascalCase object Defender workflow automation hands the Logic App."""
     now = datetime.now(UTC).isoformat()
     return {
         "SystemAlertId": system_alert_id,
         "AlertType": alert_type,
-        "AlertDisplayName": "A Jailbreak attempt on an Azure AI model deployment was blocked by Prompt Shields",
+        "AlertDisplayName": display_name,
         "Description": description,
         "Severity": "Medium",
         "Status": "Active",
@@ -205,6 +246,46 @@ def _wait_status(demo: Demo, instance_id: str, done: Callable[[dict[str, Any]], 
     return custom
 
 
+def _approve(demo: Demo, incident: str, step_id: str, justification: str) -> int:
+    """The demo approver approves ``step_id`` through the approvals API; returns the HTTP status.
+
+    The gate records the pending approval just after the orchestration asks for it, so the
+    first calls may answer 404; they are retried for a few seconds.
+    """
+    url = f"{demo.stack.url}/api/approvals/{incident}/{step_id}/decision"
+    decision = {"decision": "approve", "justification": justification}
+    status = 0
+    for _ in range(100):
+        status = requests.post(url, json=decision, headers=_approver_header(DEMO_APPROVER), timeout=30).status_code
+        if status < 300:
+            break
+        time.sleep(0.1)
+    return status
+
+
+def _step(custom: dict[str, Any], step_id: str) -> dict[str, Any]:
+    """One step of an incident's custom status (empty when absent)."""
+    return next((s for s in custom.get("steps", []) if s.get("step_id") == step_id), {})
+
+
+def _step_finished(step_id: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether ``step_id`` ran and the incident moved on to its open (absorbing) stage."""
+
+    def done(custom: dict[str, Any]) -> bool:
+        ended = _step(custom, step_id).get("status") in {"succeeded", "failed", "no_op", "rejected", "expired"}
+        return ended and custom.get("stage") == "open"
+
+    return done
+
+
+def _wait_pending(demo: Demo, incident: str) -> dict[str, Any]:
+    """The incident's custom status once it asks for an approval (or reached ``open`` without)."""
+    result: dict[str, Any] = _wait_status(
+        demo, incident, lambda c: bool(c.get("pending_approvals")) or c.get("stage") in {"open", "done"}
+    )
+    return result
+
+
 def _contain_jailbreak(demo: Demo, incident: str) -> None:
     """Triage picks contain-prompt-attack; an on-call approver approves; the RAI policy switches."""
     from shared.azure.cognitive import AzureCognitive
@@ -212,31 +293,17 @@ def _contain_jailbreak(demo: Demo, incident: str) -> None:
     from shared.resource_ids import DeploymentId
 
     step_id = "s1-switch-rai-policy"
-    custom = _wait_status(demo, incident, lambda c: bool(c.get("pending_approvals")) or c.get("stage") == "open")
+    custom = _wait_pending(demo, incident)
     demo.expect(
         custom.get("playbook") == "contain-prompt-attack",
         f"triage: playbook {custom.get('playbook')} ({str(custom.get('explanation', ''))[:70]}…)",
     )
     pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
     demo.expect(step_id in pending, f"the RAI policy switch waits for an approver (pending: {', '.join(pending)})")
-    url = f"{demo.stack.url}/api/approvals/{incident}/{step_id}/decision"
-    decision = {"decision": "approve", "justification": "jailbreak confirmed in the prompt logs"}
-    status = 0
-    for _ in range(50):  # the gate records the approval just after the incident asks for it
-        status = requests.post(
-            url, json=decision, headers=_approver_header("oncall@contoso.com"), timeout=30
-        ).status_code
-        if status < 300:
-            break
-        time.sleep(0.2)
+    status = _approve(demo, incident, step_id, "jailbreak confirmed in the prompt logs")
     demo.expect(status < 300, f"on-call approves through the approvals API (HTTP {status})")
-
-    def finished(c: dict[str, Any]) -> bool:
-        step: dict[str, Any] = next((s for s in c.get("steps", []) if s.get("step_id") == step_id), {})
-        return step.get("status") in {"succeeded", "failed", "no_op"} and c.get("stage") == "open"
-
-    custom = _wait_status(demo, incident, finished)
-    final: dict[str, Any] = next((s for s in custom.get("steps", []) if s.get("step_id") == step_id), {})
+    custom = _wait_status(demo, incident, _step_finished(step_id))
+    final = _step(custom, step_id)
     demo.expect(
         final.get("status") == "succeeded" and final.get("verified") is True,
         f"{step_id}: {final.get('status')}, verified: {final.get('detail', '')}",
@@ -305,7 +372,7 @@ def scenario_security_alert_poll(demo: Demo) -> None:
     late = f"2517{uuid.uuid4().int % 10**14:014d}_{uuid.uuid4()}"
     demo.emulator(
         "POST",
-        "workspaces/law-contoso-security/tables/SecurityAlert",
+        f"workspaces/{WORKSPACE}/tables/SecurityAlert",
         json={"rows": [_security_alert_row("AI.Azure_AccessFromAnonymizedIP", first, account, 3)]},
     )
     demo.say("continuous export wrote a Tor-access alert to the SecurityAlert table")
@@ -315,7 +382,7 @@ def scenario_security_alert_poll(demo: Demo) -> None:
     demo.expect(demo.wait_instance(incident, {"Running", "Pending"}) is not None, f"incident {incident} opened")
     demo.emulator(
         "POST",
-        "workspaces/law-contoso-security/tables/SecurityAlert",
+        f"workspaces/{WORKSPACE}/tables/SecurityAlert",
         json={"rows": [_security_alert_row("AI.Azure_AccessFromAnonymizedIP", late, account, 8)]},
     )
     demo.say("a second alert is ingested late: stamped 8 minutes ago, after the last poll")
@@ -329,6 +396,349 @@ def scenario_security_alert_poll(demo: Demo) -> None:
     )
     demo.expect(demo.run_function("poll_security_alerts") == 200, "a third poll reads the overlap again")
     demo.expect(container().incident_findings.count(incident) == 2, "nothing was taken twice")
+
+
+def _key_accepted(endpoint: str, key: str) -> bool:
+    """Whether the account's data plane accepts ``key`` (Warden's own probe, via the emulator)."""
+    from shared.azure.dataplane import KeyRejectedError
+    from shared.bootstrap import container
+
+    try:
+        container().clients.data_plane().check_key(endpoint, key)
+    except KeyRejectedError:
+        return False
+    return True
+
+
+def _credential_id(tags: Any) -> str:
+    return str({str(k).lower(): v for k, v in dict(tags).items()}.get("credentialid", "?"))
+
+
+def _logged_summary(demo: Demo, marker: str) -> dict[str, Any]:
+    """The JSON summary a timer function logged last (``marker`` then JSON) in devhost's log."""
+    log = demo.stack.workdir / "devhost.log"
+    found: dict[str, Any] = {}
+    with contextlib.suppress(OSError):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if marker in line:
+                with contextlib.suppress(ValueError):
+                    found = json.loads(line.split(marker, 1)[1])
+    return found
+
+
+def _counts(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{kind} ×{count}" for kind, count in sorted(kinds.items())) or "none"
+
+
+def scenario_credential_theft(demo: Demo) -> None:
+    """A key leaked in a model response: approved emergency rotation, the leaked key stops working."""
+    from shared.azure.cognitive import AzureCognitive
+    from shared.azure.vault import AzureSecrets
+    from shared.bootstrap import container
+    from shared.models import incident_instance_id
+    from shared.resource_ids import AccountId
+
+    clients = container().clients
+    endpoint = AzureCognitive(clients).get_account(AccountId.parse(DEV_ACCOUNT)).endpoint or ""
+    secrets = AzureSecrets(clients)
+    before = secrets.get_secret(VAULT_URL, DEV_SECRET)
+    leaked, slot = before.value, _credential_id(before.meta.tags)
+    demo.expect(
+        _key_accepted(endpoint, leaked),
+        f"before: {slot} of contoso-openai-dev (what Key Vault secret {DEV_SECRET} hands out) works",
+    )
+    sid = f"2517{uuid.uuid4().int % 10**14:014d}_{uuid.uuid4()}"
+    alert = _workflow_alert(
+        CREDENTIAL_THEFT,
+        sid,
+        DEV_DEPLOYMENT,
+        "An API key of contoso-openai-dev appeared in a model response",
+        display_name="Detected credential theft attempts on an Azure AI model deployment",
+    )
+    demo.say("Defender → Event Grid: credential theft alert (the key leaked in a response) on contoso-openai-dev")
+    demo.expect(demo.eventgrid("on_defender_alert_event", [_event(alert)]) == 202, "Event Grid delivery accepted (202)")
+    incident = incident_instance_id("defender:" + sid.lower())
+    custom = _wait_pending(demo, incident)
+    demo.expect(
+        custom.get("playbook") == "rotate-exposed-key",
+        f"incident {incident[:20]}… triaged: playbook {custom.get('playbook')}",
+    )
+    step_id = "s1-rotate-key-emergency"
+    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
+    demo.expect(step_id in pending, f"the emergency rotation waits for an approver (pending: {', '.join(pending)})")
+    status = _approve(demo, incident, step_id, "key seen in a model response; rotate now")
+    demo.expect(status < 300, f"on-call approves through the approvals API (HTTP {status})")
+    custom = _wait_status(demo, incident, _step_finished(step_id))
+    final = _step(custom, step_id)
+    demo.expect(final.get("status") == "succeeded", f"{step_id}: {final.get('status')} ({final.get('detail', '')})")
+    demo.expect(not _key_accepted(endpoint, leaked), "the leaked key is refused by the account's data plane (401)")
+    after = secrets.get_secret(VAULT_URL, DEV_SECRET)
+    demo.expect(
+        after.meta.version != before.meta.version and _key_accepted(endpoint, after.value),
+        f"Key Vault holds a working key: new version of {DEV_SECRET}, "
+        f"CredentialId {slot} → {_credential_id(after.meta.tags)}",
+    )
+
+
+def scenario_key_age_scan(demo: Demo) -> None:
+    """The daily key-age scan finds keys past max age and starts a zero-downtime rotation."""
+    from shared.azure.cognitive import AzureCognitive
+    from shared.azure.vault import AzureSecrets
+    from shared.bootstrap import container
+    from shared.keys.rotation import rotation_instance_id
+    from shared.resource_ids import AccountId
+
+    clients = container().clients
+    account = AccountId.parse(PROD_ACCOUNT)
+    endpoint = AzureCognitive(clients).get_account(account).endpoint or ""
+    secrets = AzureSecrets(clients)
+    before = secrets.get_secret(VAULT_URL, PROD_SECRET)
+    slot = _credential_id(before.meta.tags)
+    demo.say("timer key_age_scan runs: Resource Graph + one AzureActivity query + one listing per Key Vault")
+    demo.expect(demo.run_function("key_age_scan") == 200, "scan succeeded")
+    summary = _logged_summary(demo, "key scan done: ")
+    kinds: dict[str, int] = summary.get("findings") or {}
+    demo.expect(kinds.get("key:age_exceeded", 0) > 0, f"findings: {_counts(kinds)}")
+    rotation = rotation_instance_id(account, before.meta.version or "")
+    custom = _wait_status(demo, rotation, lambda c: c.get("stage") == "grace_period")
+    demo.expect(
+        custom.get("stage") == "grace_period",
+        f"scheduled rotation {rotation[:20]}… of contoso-openai-prod ran; now in its grace period",
+    )
+    after = secrets.get_secret(VAULT_URL, PROD_SECRET)
+    flipped = _credential_id(after.meta.tags)
+    demo.expect(
+        after.meta.version != before.meta.version and flipped not in (slot, "?"),
+        f"Key Vault: new version of {PROD_SECRET}, CredentialId {slot} → {flipped}, "
+        f"expires {after.meta.expires_on:%Y-%m-%d}"
+        if after.meta.expires_on
+        else "no expiry",
+    )
+    demo.expect(_key_accepted(endpoint, after.value), f"the new {flipped} works on the data plane")
+    demo.expect(
+        _key_accepted(endpoint, before.value),
+        f"zero downtime: clients still holding {slot} keep working until the next rotation",
+    )
+    version = before.meta.version or ""
+    demo.say(f"Key Vault → Event Grid: SecretNearExpiry for the version the scan just replaced ({version[:8]}…)")
+    event = _secret_event("Microsoft.KeyVault.SecretNearExpiry", PROD_SECRET, version)
+    quarantined = len(container().quarantine.list(source="key_vault_event"))
+    demo.expect(demo.eventgrid("on_key_vault_event", [event]) == 202, "delivered to on_key_vault_event (202)")
+    latest = secrets.get_secret(VAULT_URL, PROD_SECRET)
+    demo.expect(
+        latest.meta.version == after.meta.version
+        and len(container().quarantine.list(source="key_vault_event")) == quarantined,
+        "read as valid and already rotated: nothing rotated twice",
+    )
+
+
+def _secret_event(event_type: str, secret: str, version: str) -> dict[str, Any]:
+    """A Key Vault secret event in the Event Grid schema (data in the swagger's PascalCase)."""
+    vault = VAULT_URL.removeprefix("https://").split(".", 1)[0]
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": f"{VAULT_RG}/providers/Microsoft.KeyVault/vaults/{vault}",
+        "subject": secret,
+        "eventType": event_type,
+        "eventTime": datetime.now(UTC).isoformat(),
+        "data": {
+            "Id": f"{VAULT_URL}/secrets/{secret}/{version}",
+            "VaultName": vault,
+            "ObjectType": "Secret",
+            "ObjectName": secret,
+            "Version": version,
+            "NBF": None,
+            "EXP": int(datetime.now(UTC).timestamp()) + 30 * 86_400,
+        },
+        "dataVersion": "1",
+        "metadataVersion": "1",
+    }
+
+
+def _retarget_metric(row: dict[str, Any], account_id: str) -> dict[str, Any]:
+    """An ``AzureMetrics`` row of the labeled dataset, moved to ``account_id`` (JSON-ready)."""
+    parts = account_id.split("/")
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    out.update(
+        ResourceId=account_id.upper(),
+        _ResourceId=account_id.lower(),
+        Resource=parts[-1].upper(),
+        ResourceGroup=parts[4].upper(),
+        SubscriptionId=parts[2],
+    )
+    return out
+
+
+def scenario_token_spike(demo: Demo) -> None:
+    """Fourteen days of token usage with a spike two hours ago: the detector opens an incident."""
+    from datetime import timedelta
+
+    from emulator.datasets import generate_anomaly_dataset
+    from shared.bootstrap import container
+    from shared.models import incident_instance_id
+
+    data = generate_anomaly_dataset(seed=7, now=datetime.now(UTC), grain=timedelta(hours=1))
+    label = data.labels_for("token_spike")[0]
+    rows = [
+        _retarget_metric(row, AISERVICES_ACCOUNT)
+        for row in data.tables["AzureMetrics"]
+        if str(row["_ResourceId"]).lower() == label.account_id.lower() and row["MetricName"] == "TokenTransaction"
+    ]
+    demo.emulator("POST", f"workspaces/{WORKSPACE}/tables/AzureMetrics", json={"rows": rows})
+    spike = label.start.isoformat().replace("+00:00", "Z")
+    demo.say(f"diagnostic settings exported 14 days of token metrics of contoso-aiservices-prod ({len(rows)} rows)")
+    demo.say(f"… with {label.note} in the hour starting {label.start:%H:%M} UTC")
+    demo.say("timer anomaly_detectors runs (one KQL query per detector)")
+    demo.expect(demo.run_function("anomaly_detectors") == 200, "detectors ran")
+    summary = _logged_summary(demo, "anomaly detectors: ")
+    kinds: dict[str, int] = summary.get("findings") or {}
+    demo.expect(kinds.get("anomaly:token_spike", 0) > 0, f"findings: {_counts(kinds)}")
+    incident = incident_instance_id(f"anomaly:token_spike|{AISERVICES_ACCOUNT.lower()}|{spike}")
+    if demo.instance(incident) is None:  # another bin of the spike may have opened it
+        incident = container().open_incidents.get("resource:" + AISERVICES_ACCOUNT.lower()) or incident
+    custom = _wait_pending(demo, incident)
+    demo.expect(
+        custom.get("kind") == "anomaly:token_spike",
+        f"incident {incident[:20]}… opened for {custom.get('kind')} (playbook {custom.get('playbook')})",
+    )
+
+
+def _resource_write_event(resource_uri: str, caller_oid: str) -> dict[str, Any]:
+    """The subscription system topic's ``ResourceWriteSuccess`` for a deployment PUT."""
+    subscription = resource_uri.split("/")[2]
+    operation = "Microsoft.CognitiveServices/accounts/deployments/write"
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": f"/subscriptions/{subscription}",
+        "subject": resource_uri,
+        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
+        "eventTime": datetime.now(UTC).isoformat(),
+        "dataVersion": "2",
+        "metadataVersion": "1",
+        "data": {
+            "authorization": {
+                "scope": resource_uri,
+                "action": operation,
+                "evidence": {"role": "Contributor", "principalId": caller_oid},
+            },
+            "claims": {"http://schemas.microsoft.com/identity/claims/objectidentifier": caller_oid},
+            "correlationId": str(uuid.uuid4()),
+            "httpRequest": {
+                "clientIpAddress": "198.51.100.8",
+                "method": "PUT",
+                "url": "https://management.azure.com" + resource_uri,
+            },
+            "resourceProvider": "Microsoft.CognitiveServices",
+            "resourceUri": resource_uri,
+            "operationName": operation,
+            "status": "Succeeded",
+            "subscriptionId": subscription,
+            "tenantId": "4d2c6a8e-1b3f-4e5a-9c7d-0f1e2d3c4b5a",
+        },
+    }
+
+
+def _shape(info: Any) -> tuple[Any, ...]:
+    return (
+        info.model_format,
+        info.model_name,
+        info.model_version,
+        info.sku_name,
+        info.sku_capacity,
+        info.rai_policy_name,
+    )
+
+
+def scenario_unapproved_deployment(demo: Demo) -> None:
+    """A model off the allowlist is deployed: approved removal (snapshot kept), then restore."""
+    from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
+
+    from shared.azure.cognitive import AzureCognitive, CognitiveNotFoundError
+    from shared.bootstrap import container
+    from shared.models import incident_instance_id
+    from shared.resource_ids import AccountId, DeploymentId
+
+    clients = container().clients
+    account = AccountId.parse(PROD_ACCOUNT)
+    arm = clients.cognitive(account.subscription_id)
+    cognitive = AzureCognitive(clients, polling_interval=0)
+    # A blue/green pair: the shipped guard (guards.allow_delete_last_deployment: false) never
+    # deletes the last deployment of a model on an account, so Warden removes green, not both.
+    specs = {"gpt35-blue": ("Standard", 10, "Microsoft.DefaultV2"), "gpt35-green": ("Standard", 30, "contoso-strict")}
+    for name, (sku, capacity, rai) in specs.items():
+        body = Deployment(
+            sku=Sku(name=sku, capacity=capacity),
+            properties=DeploymentProperties(
+                model=DeploymentModel(format="OpenAI", name="gpt-35-turbo", version="0125"), rai_policy_name=rai
+            ),
+        )
+        arm.deployments.begin_create_or_update(
+            account.resource_group, account.name, name, body, polling_interval=0
+        ).result()
+    name = "gpt35-green"
+    deployment = DeploymentId.parse(f"{PROD_ACCOUNT}/deployments/{name}")
+    original = cognitive.get_deployment(deployment)
+    demo.say(
+        f"a developer deploys {original.model_name} {original.model_version} (not on the allowlist) as a blue/green "
+        f"pair on contoso-openai-prod (ARM PUT); green: {original.sku_name} x{original.sku_capacity}, "
+        f"RAI {original.rai_policy_name}"
+    )
+    event = _resource_write_event(str(deployment), "6d7e8f90-0000-4000-8000-0000000000aa")
+    demo.expect(demo.eventgrid("on_resource_event", [event]) == 202, "ARM → Event Grid: ResourceWriteSuccess (202)")
+    key = f"model:unapproved_deployment|{str(deployment).lower()}|openai/gpt-35-turbo@0125"
+    incident = incident_instance_id(key)
+    custom = _wait_pending(demo, incident)
+    demo.expect(
+        custom.get("playbook") == "remove-unapproved-deployment",
+        f"incident {incident[:20]}… opened: playbook {custom.get('playbook')}",
+    )
+    step_id = "s1-delete-deployment"
+    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
+    demo.expect(step_id in pending, f"the deletion waits for an approver (pending: {', '.join(pending)})")
+    status = _approve(demo, incident, step_id, "model not approved for production")
+    demo.expect(status < 300, f"on-call approves the deletion (HTTP {status})")
+    custom = _wait_status(demo, incident, _step_finished(step_id))
+    final = _step(custom, step_id)
+    demo.expect(
+        final.get("status") == "succeeded" and final.get("verified") is True,
+        f"{step_id}: {final.get('status')}, verified ({final.get('detail', '')})",
+    )
+    try:
+        cognitive.get_deployment(deployment)
+        gone = False
+    except CognitiveNotFoundError:
+        gone = True
+    demo.expect(gone, f"contoso-openai-prod/{name} is gone from the emulator (snapshot kept)")
+    demo.say("(gpt35-blue stays: the guard keeps the last deployment of a model on an account)")
+
+    demo.say("the owners confirm the model was approved after all: restore")
+    response = requests.post(
+        f"{demo.stack.url}/api/incidents/{incident}/restore",
+        params={"code": str(demo.stack.devhost["functionKey"])},
+        json={"requested_by": "ai-platform@contoso.com", "reason": "model approved by the AI board"},
+        timeout=30,
+    )
+    demo.expect(response.status_code == 202, f"POST /api/incidents/{incident[:12]}…/restore accepted (202)")
+    restore = f"{incident}:restore"
+    custom = _wait_pending(demo, restore)
+    gate = f"restore-{step_id}"
+    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
+    demo.expect(gate in pending, f"the restore waits for an approver (pending: {', '.join(pending)})")
+    status = _approve(demo, incident, gate, "restore approved by the AI board")
+    demo.expect(status < 300, f"on-call approves the restore (HTTP {status})")
+    state = demo.wait_instance(restore, {"Completed", "Failed", "Terminated"}) or {}
+    output = state.get("output") or {}
+    restored_step = _step(output if isinstance(output, dict) else {}, gate)
+    demo.expect(
+        isinstance(output, dict) and output.get("status") == "restored",
+        f"restore {state.get('runtimeStatus')}: {restored_step.get('detail') or output}",
+    )
+    restored = cognitive.get_deployment(deployment)
+    demo.expect(
+        _shape(restored) == _shape(original),
+        f"contoso-openai-prod/{name} is back identical: {restored.model_name} {restored.model_version}, "
+        f"{restored.sku_name} x{restored.sku_capacity}, RAI {restored.rai_policy_name}",
+    )
 
 
 def scenario_audit(demo: Demo) -> None:
@@ -346,8 +756,61 @@ SCENARIOS: list[tuple[str, Callable[[Demo], None]]] = [
     ("Jailbreak alert → incident, dedupe, storm, approved containment", scenario_jailbreak_alert),
     ("Malformed alert → quarantine", scenario_bad_payload),
     ("SecurityAlert polling with a watermark", scenario_security_alert_poll),
+    ("Credential theft → approved emergency key rotation", scenario_credential_theft),
+    ("Key-age scan → zero-downtime scheduled rotation", scenario_key_age_scan),
+    ("Token-spike anomaly → incident", scenario_token_spike),
+    ("Unapproved model deployment → approved removal, then restore", scenario_unapproved_deployment),
     ("Audit trail", scenario_audit),
 ]
+
+
+def _demo_settings() -> dict[str, str]:
+    """App settings the demo adds: the demo tenant's Key Vaults (dual-credential secrets)."""
+    from emulator import DEMO_TENANT
+    from emulator.tenant import load_tenant
+
+    vaults = [v.name for sub in load_tenant(DEMO_TENANT).subscriptions for rg in sub.resource_groups for v in rg.vaults]
+    return {"WARDEN_KEY_VAULTS": ",".join(vaults)}
+
+
+def keep_running_notice(url: str) -> list[str]:
+    """What ``--keep-running`` prints: where devhost is, the approval page and the CLI."""
+    principal = _approver_header(DEMO_APPROVER)["X-MS-CLIENT-PRINCIPAL"]
+    return [
+        "",
+        f"devhost keeps running at {url} (Ctrl-C to stop)",
+        f"  approval page: {url}/api/approvals/page",
+        f"    (send X-MS-CLIENT-PRINCIPAL as the demo approver {DEMO_APPROVER}; App Service Authentication",
+        "     adds it in Azure — locally use a header extension, or the CLI:)",
+        f"  export WARDEN_CLIENT_PRINCIPAL={principal}",
+        f"  warden approvals list --endpoint {url}",
+    ]
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM, so the stack is stopped cleanly either way."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _fresh_state(workdir: Path) -> None:
+    """Start from empty state: a reused ``--workdir`` keeps Azurite's tables and devhost's
+    Durable store, whose records (seen findings, open incidents) would change every scenario."""
+    import shutil
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    for folder in ("azurite", "devhost"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+    for name in ("demo.log", "devhost.log", "emulator.log", "azurite.log", "devhost.json", "emulator.url"):
+        (workdir / name).unlink(missing_ok=True)
 
 
 def run_demo(workdir: Path, *, keep_running: bool = False, out: Callable[[str], None] = print) -> int:
@@ -356,11 +819,11 @@ def run_demo(workdir: Path, *, keep_running: bool = False, out: Callable[[str], 
 
     from shared.bootstrap import reset_container
 
-    workdir.mkdir(parents=True, exist_ok=True)
+    _fresh_state(workdir)
     logging.basicConfig(
         filename=str(workdir / "demo.log"), level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    stack = LocalStack(workdir)
+    stack = LocalStack(workdir, env=_demo_settings())
     out("Warden demo — offline: Azure emulator (demo tenant) + Azurite + devhost (local Functions host)")
     out(f"  logs and state: {workdir}")
     with stack:
@@ -386,9 +849,8 @@ def run_demo(workdir: Path, *, keep_running: bool = False, out: Callable[[str], 
         else:
             out(f"DEMO OK: {len(SCENARIOS)} scenarios reached their expected end state.")
         if keep_running:
-            out(f"\ndevhost keeps running at {stack.url} (Ctrl-C to stop)")
-            with contextlib.suppress(KeyboardInterrupt):
-                while True:
-                    time.sleep(3600)
+            for line in keep_running_notice(stack.url):
+                out(line)
+            _wait_for_stop()
         reset_container()
     return 1 if demo.failures else 0
