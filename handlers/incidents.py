@@ -67,7 +67,9 @@ _log = logging.getLogger("warden.incidents")
 
 SETTLE = timedelta(minutes=10)  # > the intake's 5-minute lease: no finding is in flight after it
 _FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
-_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+# 9 attempts 5 s apart (40 s) outlast a step's idempotency lease (shared.response.actions.LEASE_SECONDS,
+# 30 s): a step whose host was killed mid-run is taken over by a retry instead of being lost.
+_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=9)
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,100}$")
 
 
@@ -153,10 +155,12 @@ def _now() -> datetime:
 
 @bp.activity_trigger(input_name="payload")
 def incident_opened(payload: dict[str, Any]) -> str:
-    """Audit that an incident opened. Needs Table Storage (Storage Table Data Contributor)."""
+    """Audit that an incident opened, once (a re-run after a host crash adds nothing). Needs
+    Table Storage (Storage Table Data Contributor)."""
     finding = Finding.model_validate(payload["finding"])
     with log_context(incident_id=payload["incident_id"], resource_id=str(finding.resource or "")):
-        container().audit.append(
+        audit_once(
+            container().audit,
             AuditEvent(
                 at=_now(),
                 actor="warden",
@@ -165,7 +169,8 @@ def incident_opened(payload: dict[str, Any]) -> str:
                 target=str(finding.resource) if finding.resource else None,
                 reason=f"{finding.kind} ({finding.severity.value}): {finding.title}",
                 details={"dedupe_key": finding.dedupe_key, "source": finding.source.value},
-            )
+            ),
+            "incident.opened",
         )
         _log.info("incident opened for %s", finding.kind)
     return "opened"

@@ -38,9 +38,11 @@ __all__ = [
     "CognitiveError",
     "CognitiveNotFoundError",
     "CognitivePort",
+    "CognitiveTransientError",
     "ContentFilter",
     "DeploymentInfo",
     "RaiPolicyInfo",
+    "is_transient_status",
 ]
 
 T = TypeVar("T")
@@ -56,6 +58,17 @@ class CognitiveNotFoundError(CognitiveError):
 
 class CognitiveAccessDeniedError(CognitiveError):
     """Warden's identity lacks the permission named in the message (HTTP 401/403)."""
+
+
+class CognitiveTransientError(CognitiveError):
+    """Throttled (HTTP 429), busy (HTTP 409: another operation is in progress on the resource)
+    or a server error (HTTP 408, 5xx) that outlasted the SDK's own retries: trying again later
+    may succeed."""
+
+
+def is_transient_status(status: int | None) -> bool:
+    """HTTP statuses worth another try later: 408, 409, 429 and 5xx."""
+    return status is not None and (status in (408, 409, 429) or 500 <= status <= 599)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +243,8 @@ def _call(what: str, permission: str, fn: Callable[[], T]) -> T:
                 f"{what}: access denied (HTTP 403); Warden's identity needs {permission}"
             ) from None
         code = getattr(exc.error, "code", None) if exc.error is not None else None
-        raise CognitiveError(f"{what}: HTTP {exc.status_code} {code or exc.reason or ''}".rstrip()) from None
+        error = CognitiveTransientError if is_transient_status(exc.status_code) else CognitiveError
+        raise error(f"{what}: HTTP {exc.status_code} {code or exc.reason or ''}".rstrip()) from None
 
 
 def _keys(result: Any, what: str) -> AccountKeys:

@@ -15,7 +15,17 @@
    records a disruptive change for the circuit breaker.
 
 A failed Azure call yields ``FAILED`` with the error (naming resource and permission); the
-idempotency record is released so a re-run can complete the step.
+idempotency record is released so a re-run can complete the step. A transient one (throttled or
+a server error that outlasted the SDK's retries) is raised instead, so the orchestrator's retry
+policy runs the step again; every action re-reads the state first, so a re-run after a partial
+attempt is a ``NO_OP``.
+
+The idempotency claim's lease (``LEASE_SECONDS``) is short on purpose: an attempt killed with
+its host leaves the claim behind, and the re-delivered or retried activity must be able to take
+it over within the orchestrator's retry window (``handlers.incidents``: 9 attempts 5 s apart),
+or the step would be lost as "running elsewhere". Durable runs one attempt of an activity at a
+time, so the lease only guards against a duplicate delivery while an attempt is alive; every
+action is idempotent by desired state, so even that costs at most one identical write.
 
 Permissions (ARM actions of Warden's identity; built-in alternative: Cognitive Services
 Contributor): ``accounts/read`` always; ``accounts/deployments/read`` and ``/write`` and
@@ -27,8 +37,10 @@ tag_resource.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.audit.chain import AuditEvent
 from shared.azure.cognitive import (
@@ -36,6 +48,7 @@ from shared.azure.cognitive import (
     AccountPatch,
     CognitiveError,
     CognitiveNotFoundError,
+    CognitiveTransientError,
     DeploymentInfo,
 )
 from shared.policy import is_protected
@@ -53,15 +66,30 @@ __all__ = [
     "deployment_from_dict",
     "deployment_to_dict",
     "execute_step",
+    "read_with_retry",
     "verify_step",
 ]
 
 _log = logging.getLogger("warden.response")
 
+T = TypeVar("T")
+
 INCIDENT_TAG = "warden-incident"
 """Tag set by tag_resource steps: the incident that changed the resource."""
-LEASE_SECONDS = 600
+LEASE_SECONDS = 30
+"""How long a claim on a step holds before another attempt may take it over (see the docstring)."""
 RESULT_TTL_SECONDS = 90 * 86_400
+
+
+_SETTLED = frozenset({"", "succeeded", "failed", "canceled"})
+
+
+def _require_settled(what: str, state: str | None) -> None:
+    """Refuse to act on a resource another write is still changing: what was read is not what
+    it will be (an attempt killed mid-operation leaves exactly that behind). Transient: the
+    orchestrator's retry reads it again once the operation has finished."""
+    if (state or "").lower() not in _SETTLED:
+        raise CognitiveTransientError(f"{what} is {state}: an operation is in progress on it; trying again later")
 
 
 class StepInProgressError(RuntimeError):
@@ -163,6 +191,7 @@ class _Executor:
         if not isinstance(step.target, AccountId | DeploymentId):
             return _result(step, StepStatus.SKIPPED, f"{step.action.value} acts on AI accounts, not {step.target}")
         account = self.ports.cognitive.get_account(self.account_id)
+        _require_settled(f"account {self.account_id}", account.provisioning_state)
         protected = is_protected(self.ports.policy(), step.target, account.tags)
         if protected:
             return _result(
@@ -185,6 +214,7 @@ class _Executor:
         step = self.step
         wanted = str(step.parameters.get("rai_policy") or "")
         current = self.ports.cognitive.get_deployment(self.deployment_id)
+        _require_settled(f"deployment {self.deployment_id}", current.provisioning_state)
         before = deployment_to_dict(current)
         if (current.rai_policy_name or "").lower() == wanted.lower():
             return _result(step, StepStatus.NO_OP, f"already on RAI policy {wanted}", before=before, after=before)
@@ -228,6 +258,7 @@ class _Executor:
             current = self.ports.cognitive.get_deployment(self.deployment_id)
         except CognitiveNotFoundError:
             return _result(step, StepStatus.NO_OP, "the deployment does not exist (already deleted)", after={})
+        _require_settled(f"deployment {self.deployment_id}", current.provisioning_state)
         before = deployment_to_dict(current)
         if not step.parameters.get("allow_delete_last_deployment", False):
             others = [
@@ -356,20 +387,26 @@ def _audit_result(ports: ResponsePorts, request: ExecuteRequest, result: StepRes
 
 
 def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
-    """Execute one planned step once (see the module docstring). Never raises for an Azure
-    failure (the result is ``FAILED``); raises ``StepInProgressError`` when another run holds
+    """Execute one planned step once (see the module docstring). A permanent Azure failure is
+    a ``FAILED`` result; raises ``CognitiveTransientError`` for a transient one (nothing is
+    recorded: retry the step), ``StepInProgressError`` when another run holds
     the step and ``StorageError`` when the idempotency store itself fails."""
     key = f"response:{request.incident_id}:{request.step.id}"
     now = ports.clock()
     try:
         ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
     except AlreadyCompletedError as done:
-        return StepResult.model_validate(done.result["result"])
+        result = StepResult.model_validate(done.result["result"])
+        # The attempt that completed the step may have died before auditing it; once only.
+        _audit_result(ports, request, result)
+        return result
     except AlreadyInProgressError as busy:
         raise StepInProgressError(f"step {request.step.id} of {request.incident_id} is running elsewhere") from busy
     try:
         try:
             result = _Executor(ports, request).run()
+        except CognitiveTransientError:
+            raise  # released below; the orchestrator's retry runs the step again
         except CognitiveError as exc:
             result = _result(request.step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
         except StorageError as exc:
@@ -412,12 +449,38 @@ def record_result(ports: ResponsePorts, request: ExecuteRequest, result: StepRes
     return result
 
 
+TRANSIENT_READ_ATTEMPTS = 3
+TRANSIENT_READ_DELAY = 2.0
+"""A re-read hit by a transient error (after the SDK's own retries) is tried this often, this
+many seconds apart, before it counts as failed (``verify_step``, the triage's tag read)."""
+
+
+def read_with_retry(read: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep) -> T:
+    """``read()``, again after ``CognitiveTransientError`` up to ``TRANSIENT_READ_ATTEMPTS`` times."""
+    for attempt in range(1, TRANSIENT_READ_ATTEMPTS + 1):
+        try:
+            return read()
+        except CognitiveTransientError:
+            if attempt == TRANSIENT_READ_ATTEMPTS:
+                raise
+            sleep(TRANSIENT_READ_DELAY * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def verify_step(ports: ResponsePorts, incident_id: str, result: StepResult, step: ResponseStep) -> VerifyOutcome:
     """Re-read the target and say whether the step's desired state holds.
 
     Steps that changed nothing (skipped, failed, dry run, rejected) verify trivially as
-    "nothing to check". Requires the read permissions of the action.
+    "nothing to check". A transient read error is retried (``read_with_retry``). Requires the
+    read permissions of the action.
     """
+    try:
+        return read_with_retry(lambda: _verify_once(ports, incident_id, result, step))
+    except CognitiveError as exc:
+        return VerifyOutcome(step_id=step.id, verified=False, detail=f"could not re-read: {exc}"[:2000])
+
+
+def _verify_once(ports: ResponsePorts, incident_id: str, result: StepResult, step: ResponseStep) -> VerifyOutcome:
     if result.status not in (StepStatus.SUCCEEDED, StepStatus.NO_OP):
         return VerifyOutcome(step_id=result.step_id, verified=True, detail=f"nothing to check ({result.status.value})")
     target = step.target
@@ -448,6 +511,8 @@ def verify_step(ports: ResponsePorts, incident_id: str, result: StepResult, step
             else:
                 ok = isinstance(target, DeploymentId) or account.tags.get(INCIDENT_TAG) == incident_id
             return VerifyOutcome(step_id=step.id, verified=ok, observed=view)
+    except CognitiveTransientError:
+        raise  # verify_step tries again
     except CognitiveError as exc:
         return VerifyOutcome(step_id=step.id, verified=False, detail=f"could not re-read: {exc}"[:2000])
     return VerifyOutcome(step_id=step.id, verified=True, detail="nothing to re-read for this action")

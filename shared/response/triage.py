@@ -15,6 +15,7 @@ from shared.audit.chain import AuditEvent
 from shared.azure.cognitive import CognitiveError
 from shared.models import Finding
 from shared.policy import Policy, ResponsePlan, SkippedStep, plan_response
+from shared.response.actions import read_with_retry
 from shared.response.models import ApprovalSettings, TriageResult
 from shared.response.ports import ResponsePorts, audit_once
 from shared.steps import ActionKind
@@ -66,7 +67,7 @@ def triage(ports: ResponsePorts, finding: Finding, *, incident_id: str, now: dat
     account = finding.account
     if account is not None:
         try:
-            tags = dict(ports.cognitive.get_account(account).tags)
+            tags = dict(read_with_retry(lambda: ports.cognitive.get_account(account)).tags)
         except CognitiveError as exc:
             tags_error = str(exc)
     recent = ports.breaker.count_since(now - BREAKER_WINDOW)

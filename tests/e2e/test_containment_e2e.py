@@ -133,7 +133,7 @@ def test_a_jailbreak_alert_switches_the_deployment_to_the_strict_rai_policy_and_
     assert {"incident.triaged", "approval.granted", "step.succeeded", "incident.verified"} <= set(actions)
 
     # The restore, as an on-call engineer starts it: warden incident restore ID --endpoint URL.
-    argv = ["incident", "restore", incident, "--endpoint", host.url, "--code", host.function_key]
+    argv = ["incident", "restore", incident, "--endpoint", host.url, f"--code={host.function_key}"]
     assert cli_main([*argv, "--reason", "false positive", "--requested-by", "oncall@contoso.com"]) == 0
     restored = _wait(host, f"{incident}:restore", lambda s: s["runtimeStatus"] == "Completed", "restore finished")
     assert restored["output"]["status"] == "restored"
@@ -153,7 +153,7 @@ def test_warden_incident_restore_reports_an_unknown_incident(
     stack: tuple[DevHostThread, Emulator], capsys: pytest.CaptureFixture[str]
 ) -> None:
     host, _ = stack
-    argv = ["incident", "restore", f"inc-{'1' * 40}", "--endpoint", host.url, "--code", host.function_key]
+    argv = ["incident", "restore", f"inc-{'1' * 40}", "--endpoint", host.url, f"--code={host.function_key}"]
     assert cli_main(argv) == 1
     assert "HTTP 404" in capsys.readouterr().out
 

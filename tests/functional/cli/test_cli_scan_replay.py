@@ -79,6 +79,6 @@ def test_replay_command_reports_the_host_answer(tmp_path: Path, capsys: pytest.C
     with DevHostThread(app, tmp_path / "state", port=0) as host:
         code = host.system_key("eventgrid_extension")
         target = "on_event"  # the sample app's Event Grid function
-        assert main(["replay", str(file), "--endpoint", host.url, "--code", code, "--function", target]) == 0
+        assert main(["replay", str(file), "--endpoint", host.url, f"--code={code}", "--function", target]) == 0
         assert "HTTP 202" in capsys.readouterr().out
         assert main(["replay", str(file), "--endpoint", host.url, "--code", "wrong", "--function", target]) == 1

@@ -100,7 +100,7 @@ def test_cli_sends_a_file_and_exits_nonzero_when_a_message_failed(
     messages = tmp_path / "messages.json"
     messages.write_text(json.dumps(["one", "poison"]), encoding="utf-8")
     command = [sys.executable, "-m", "devhost", "eventhub", "send", "eh_one", str(messages)]
-    command += ["--endpoint", host.url, "--master-key", host.master_key]
+    command += ["--endpoint", host.url, f"--master-key={host.master_key}"]  # a key may start with "-"
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)

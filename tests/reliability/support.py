@@ -1,0 +1,437 @@
+"""Helpers of the reliability suite: a generated tenant, a test policy, the stack with an
+in-process emulator, alert delivery, incident polling and the end-state views compared.
+
+The stack is ``cli.stack.LocalStack`` (Azurite and devhost as processes; devhost SIGKILLed and
+restarted with ``restart_devhost(kill=True)``) with one change: the emulator's loopback server
+runs in the test process (``emulator.server.EmulatorServer``), so the test reads its state
+directly — including the ``AzureActivity`` rows every effective ARM write appends, per resource.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from azure.data.tables import TableServiceClient
+
+from cli.stack import ROOT, LocalStack
+from devhost.azurite import Azurite
+from emulator import Emulator
+from emulator.server import EmulatorServer
+from emulator.tenant import load_tenant
+from shared.audit.store import TableAuditStore
+from shared.models import incident_instance_id
+from tests.alertgen import alert_id_for, make_alert
+
+SUBSCRIPTION = "5e1a7c3b-2d4f-4a6b-8c9d-0e1f2a3b4c5d"
+RESOURCE_GROUP = "rg-reliability"
+WORKSPACE = "law-reliability"
+WORKSPACE_ID = "7a1b2c3d-4e5f-4a6b-9c8d-7e6f5a4b3c2d"
+PRINCIPAL = "0b7e3f52-9a6d-4c1e-8f3b-2d4a6c8e0f11"
+JAILBREAK = "AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
+SUSPICIOUS_IP = "AI.Azure_AccessFromSuspiciousIP"
+CREDENTIAL_THEFT = "AI.Azure_CredentialTheftAttempt"
+VAULT = "kv-reliability"
+UNAPPROVED_MODEL = {"name": "llama-3-70b", "version": "1", "format": "Meta"}
+KINDS = ("jailbreak", "suspicious_ip", "unapproved_model")
+ROTATION = "credential_theft"
+"""Opt-in fourth kind (``WARDEN_RELIABILITY_ROTATION=1``): emergency key rotation, the Key Vault
+path. Off by default: a host killed during a key step loses the rotation (see the module
+docstring of ``test_faults``)."""
+# Where an incident is once its response is over (the quiet period may already have passed).
+RESPONDED = {"open", "closing", "closed"}
+EFFECTIVE = {"succeeded", "no_op"}
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario: one incident per account
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    """One incident of the run: what arrives, on which account, and its incident id."""
+
+    index: int
+    kind: str
+    account: str
+
+    @property
+    def account_id(self) -> str:
+        return (
+            f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
+            f"/providers/Microsoft.CognitiveServices/accounts/{self.account}"
+        )
+
+    @property
+    def resource(self) -> str:
+        """The finding's resource: the attacked deployment, the account, or the unapproved deployment."""
+        if self.kind in ("jailbreak", "credential_theft"):
+            return f"{self.account_id}/deployments/chat"
+        if self.kind == "unapproved_model":
+            return f"{self.account_id}/deployments/experiment"
+        return self.account_id
+
+    @property
+    def alert_seed(self) -> str:
+        return f"reliability-{self.index:03d}"
+
+    @property
+    def incident_id(self) -> str:
+        if self.kind == "unapproved_model":
+            model = f"{UNAPPROVED_MODEL['format']}/{UNAPPROVED_MODEL['name']}@{UNAPPROVED_MODEL['version']}".lower()
+            return incident_instance_id(f"model:unapproved_deployment|{self.resource.lower()}|{model}")
+        return incident_instance_id("defender:" + alert_id_for(self.alert_seed).lower())
+
+    @property
+    def playbook(self) -> str:
+        return {
+            "jailbreak": "contain-prompt-attack",
+            "suspicious_ip": "close-public-network",
+            "unapproved_model": "remove-unapproved-deployment",
+            "credential_theft": "rotate-exposed-key",
+        }[self.kind]
+
+    @property
+    def changing_steps(self) -> tuple[str, ...]:
+        """The step ids that change Azure (one ``step.*`` audit record each)."""
+        return {
+            "jailbreak": ("s1-switch-rai-policy", "s2-tag-resource"),
+            "suspicious_ip": ("s1-deny-public-network",),
+            "unapproved_model": ("s1-delete-deployment",),
+            "credential_theft": ("s1-rotate-key-emergency",),
+        }[self.kind]
+
+
+def cases(count: int, seed: int, kinds: tuple[str, ...] = KINDS) -> list[Case]:
+    """``count`` incidents spread evenly over the playbooks of ``kinds``, shuffled by ``seed``."""
+    kinds = tuple(kinds)
+    kinds_list = [kinds[i % len(kinds)] for i in range(count)]
+    random.Random(seed).shuffle(kinds_list)
+    return [Case(index=i, kind=kind, account=f"rel-ai-{i:03d}") for i, kind in enumerate(kinds_list)]
+
+
+def tenant(all_cases: list[Case]) -> dict[str, Any]:
+    """One subscription, one account per case; half the accounts already hold ``warden-strict``
+    (Warden creates it on the others from its own definition)."""
+    accounts = []
+    for case in all_cases:
+        deployments: list[dict[str, Any]] = [
+            {
+                "name": "chat",
+                "model": {"name": "gpt-4o", "version": "2024-11-20", "format": "OpenAI"},
+                "sku": {"name": "GlobalStandard", "capacity": 10},
+                "rai_policy_name": "Microsoft.DefaultV2",
+            }
+        ]
+        if case.kind == "unapproved_model":
+            deployments.append({"name": "experiment", "model": dict(UNAPPROVED_MODEL), "sku": {"name": "Standard"}})
+        rai = [{"name": "warden-strict", "base_policy_name": "Microsoft.DefaultV2"}] if case.index % 2 == 0 else []
+        accounts.append(
+            {
+                "name": case.account,
+                "kind": "OpenAI",
+                "tags": {"owner": f"team-{case.index % 7}@contoso.com"},
+                "public_network_access": "Enabled",
+                "network_acls": {"default_action": "Allow", "ip_rules": [f"203.0.113.{case.index % 250}"]},
+                "deployments": deployments,
+                "rai_policies": rai,
+            }
+        )
+    secrets = [
+        {
+            "name": f"{case.account}-key",
+            "value_from": {"account": case.account_id, "key": "key1"},
+            "content_type": "text/plain",
+            "tags": {"CredentialId": "key1", "ProviderAddress": case.account_id, "ValidityPeriodDays": "60"},
+            "expires": "2027-06-01T00:00:00Z",
+        }
+        for case in all_cases
+        if case.kind == "credential_theft"
+    ]
+    return {
+        "principals": {"warden-emulator-token": PRINCIPAL},
+        "subscriptions": [
+            {
+                "id": SUBSCRIPTION,
+                "name": "Reliability",
+                "activity_log_workspace": WORKSPACE,
+                "resource_groups": [
+                    {
+                        "name": RESOURCE_GROUP,
+                        "location": "eastus",
+                        "accounts": accounts,
+                        "workspaces": [{"name": WORKSPACE, "customer_id": WORKSPACE_ID}],
+                        "vaults": [{"name": VAULT, "secrets": secrets}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def write_policy(path: Path) -> Path:
+    """The shipped policy with every changing step of the four playbooks automatic (no human
+    needed; emergency rotation then may not require approval), the circuit breaker out of reach
+    and deletion of a model's last deployment allowed."""
+    policy = yaml.safe_load((ROOT / "policy.yaml").read_text(encoding="utf-8"))
+    policy["keys"]["emergency_rotation_requires_approval"] = False
+    for name in ("contain-prompt-attack", "close-public-network", "remove-unapproved-deployment", "rotate-exposed-key"):
+        for step in policy["playbooks"][name]["steps"]:
+            step["approval"] = "automatic"
+    policy["guards"]["max_disruptive_actions_per_hour"] = 10_000
+    policy["guards"]["allow_delete_last_deployment"] = True
+    path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# The stack
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ReliabilityStack(LocalStack):
+    """``LocalStack`` with the emulator in this process (``emulator``), Azurite and devhost as
+    processes. ``restart_devhost(kill=True)`` is inherited unchanged."""
+
+    emulator: Emulator | None = None
+    _server: EmulatorServer | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 60.0) -> ReliabilityStack:
+        assert self.tenant is not None
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.emulator = Emulator(load_tenant(self.tenant), seed=self.seed)
+        self._server = EmulatorServer(self.emulator).start()
+        self.emulator_url = self._server.url
+        self.azurite = Azurite(self.workdir / "azurite", log_file=self.workdir / "azurite.log").start()
+        self._start_devhost(timeout)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def tables(self) -> TableServiceClient:
+        assert self.azurite is not None
+        return TableServiceClient.from_connection_string(self.azurite.table_connection_string)
+
+    def audit(self) -> TableAuditStore:
+        return TableAuditStore(self.tables())
+
+
+def stack_env(policy: Path) -> dict[str, str]:
+    return {
+        "WARDEN_POLICY_PATH": str(policy),
+        "WARDEN_INCIDENT_QUIET_MINUTES": "1",
+        "WARDEN_LOG_ANALYTICS_WORKSPACE_ID": WORKSPACE_ID,
+        "WARDEN_IDENTITY_PRINCIPAL_ID": PRINCIPAL,
+        "WARDEN_KEY_VAULTS": VAULT,
+        "WARDEN_KEY_PROBE_DELAY_SECONDS": "0",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Delivery (Event Grid webhooks; a failed delivery is redelivered, as Event Grid does)
+# --------------------------------------------------------------------------------------------
+def _defender_event(case: Case) -> dict[str, Any]:
+    alert_type = {"jailbreak": JAILBREAK, "suspicious_ip": SUSPICIOUS_IP, "credential_theft": CREDENTIAL_THEFT}[
+        case.kind
+    ]
+    alert = make_alert(
+        alert_type,
+        "workflow_automation",
+        system_alert_id=alert_id_for(case.alert_seed),
+        resource_id=case.resource,
+    )
+    return {
+        "id": alert["SystemAlertId"],
+        "eventType": "Warden.DefenderForCloud.Alert",
+        "subject": case.resource,
+        "eventTime": datetime.now(UTC).isoformat(),
+        "data": alert,
+        "dataVersion": "1.0",
+        "topic": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.EventGrid/topics/warden-alerts",
+    }
+
+
+def _resource_event(case: Case) -> dict[str, Any]:
+    uri = case.resource
+    principal = "6d7e8f90-0000-4000-8000-0000000000aa"
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-event:" + uri)),
+        "topic": f"/subscriptions/{SUBSCRIPTION}",
+        "subject": uri,
+        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
+        "eventTime": datetime.now(UTC).isoformat(),
+        "dataVersion": "2",
+        "metadataVersion": "1",
+        "data": {
+            "authorization": {
+                "scope": uri,
+                "action": "Microsoft.CognitiveServices/accounts/deployments/write",
+                "evidence": {"role": "Contributor", "principalId": principal},
+            },
+            "claims": {"http://schemas.microsoft.com/identity/claims/objectidentifier": principal},
+            "correlationId": str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-correlation:" + uri)),
+            "httpRequest": {
+                "clientIpAddress": "198.51.100.8",
+                "method": "PUT",
+                "url": "https://management.azure.com" + uri,
+            },
+            "resourceProvider": "Microsoft.CognitiveServices",
+            "resourceUri": uri,
+            "operationName": "Microsoft.CognitiveServices/accounts/deployments/write",
+            "status": "Succeeded",
+            "subscriptionId": SUBSCRIPTION,
+            "tenantId": "72f988bf-0000-4000-8000-00000000c0de",
+        },
+    }
+
+
+def deliver_once(stack: LocalStack, batch: list[Case]) -> bool:
+    """POST the batch's events to their webhooks once; True when every invocation succeeded."""
+    key = stack.devhost["systemKeys"]["eventgrid_extension"]
+    groups = {
+        "on_defender_alert_event": [_defender_event(c) for c in batch if c.kind != "unapproved_model"],
+        "on_resource_event": [_resource_event(c) for c in batch if c.kind == "unapproved_model"],
+    }
+    ok = True
+    for function, events in groups.items():
+        if not events:
+            continue
+        try:
+            response = requests.post(
+                f"{stack.url}/runtime/webhooks/eventgrid",
+                params={"functionName": function, "code": key},
+                json=events,
+                headers={"aeg-event-type": "Notification"},
+                timeout=120,
+            )
+            ok = ok and response.status_code == 202
+        except requests.RequestException:
+            ok = False
+    return ok
+
+
+def deliver(stack: LocalStack, batch: list[Case], *, attempts: int = 60) -> int:
+    """Deliver until accepted (Event Grid's redelivery); returns the number of attempts."""
+    for attempt in range(1, attempts + 1):
+        if deliver_once(stack, batch):
+            return attempt
+        time.sleep(1.0)
+    raise AssertionError(f"the webhook kept failing for {[c.index for c in batch]} ({attempts} attempts)")
+
+
+# --------------------------------------------------------------------------------------------
+# Polling
+# --------------------------------------------------------------------------------------------
+def instance(stack: LocalStack, instance_id: str) -> dict[str, Any] | None:
+    """The durable status of one instance; ``None`` when unknown or devhost is down."""
+    try:
+        response = requests.get(
+            f"{stack.url}/runtime/webhooks/durabletask/instances/{instance_id}",
+            params={"code": stack.devhost["systemKeys"]["durabletask_extension"]},
+            timeout=30,
+        )
+    except requests.RequestException:
+        return None
+    return response.json() if response.status_code in (200, 202) else None
+
+
+def responded(state: dict[str, Any] | None) -> bool:
+    if state is None:
+        return False
+    if state.get("runtimeStatus") in {"Failed", "Terminated"}:
+        return True  # finished badly: reported by the assertions, not waited for
+    return (state.get("customStatus") or {}).get("stage") in RESPONDED
+
+
+def poll_round(stack: LocalStack, pending: dict[str, Case], done: dict[str, dict[str, Any]]) -> None:
+    """One pass over the incidents not yet responded; moves finished ones to ``done``."""
+    for iid in list(pending):
+        state = instance(stack, iid)
+        if responded(state):
+            assert state is not None
+            done[iid] = state
+            del pending[iid]
+
+
+# --------------------------------------------------------------------------------------------
+# What is compared
+# --------------------------------------------------------------------------------------------
+def resource_view(emulator: Emulator) -> dict[str, Any]:
+    """Per account: tags, network settings, deployments (model, RAI policy, provisioning state),
+    RAI policies, provisioning state."""
+    snapshot = emulator.snapshot()
+    view: dict[str, Any] = {}
+    for sub in snapshot["subscriptions"]:
+        for account in sub["accounts"]:
+            props = account["properties"]
+            view[account["id"].lower()] = {
+                "tags": account["tags"],
+                "provisioningState": account["provisioningState"],
+                "publicNetworkAccess": props.get("publicNetworkAccess"),
+                "networkAcls": props.get("networkAcls"),
+                "disableLocalAuth": props.get("disableLocalAuth"),
+                "deployments": account["deployments"],
+                "raiPolicies": account["raiPolicies"],
+            }
+    return view
+
+
+def key_view(emulator: Emulator) -> dict[str, Any]:
+    """Per Key Vault secret: how many versions, which slot the latest names, and whether its value
+    is that slot's current key (key values differ between runs, so only these facts compare)."""
+    snapshot = emulator.snapshot()
+    keys = {a["id"].lower(): a["keys"] for sub in snapshot["subscriptions"] for a in sub["accounts"]}
+    view: dict[str, Any] = {}
+    for name, versions in snapshot["vaults"].get(VAULT, {}).items():
+        latest = versions[-1]
+        slot = str(latest["tags"].get("CredentialId", "")).lower()
+        account = str(latest["tags"].get("ProviderAddress", "")).lower()
+        view[name] = {
+            "versions": len(versions),
+            "slot": slot,
+            "holds_current_key": keys.get(account, {}).get(slot) == latest["value"],
+        }
+    return view
+
+
+def activity_writes(emulator: Emulator) -> Counter[tuple[str, str]]:
+    """(resource id, operation) -> AzureActivity rows: one per ARM write that took effect."""
+    with emulator.lock:
+        ws = emulator.state.workspace(WORKSPACE)
+        assert ws is not None
+        rows = list(ws.tables.get("AzureActivity", []))
+    return Counter(
+        (str(r["_ResourceId"]).lower(), str(r["OperationNameValue"]).lower())
+        for r in rows
+        if "listkeys" not in str(r["OperationNameValue"]).lower()
+    )
+
+
+def step_outcomes(state: dict[str, Any]) -> dict[str, str]:
+    custom = state.get("customStatus") or {}
+    return {s["step_id"]: s["status"] for s in custom.get("steps", [])}
+
+
+def audit_summary(stack: ReliabilityStack, all_cases: list[Case]) -> tuple[Any, dict[str, Counter[str]]]:
+    """The chain report and, per incident, how many records of each ``action[:step]`` it holds."""
+    store = stack.audit()
+    report = store.verify()
+    wanted = {c.incident_id for c in all_cases}
+    per: dict[str, Counter[str]] = {iid: Counter() for iid in wanted}
+    for record in store.records():
+        if record.incident_id in wanted:
+            step = record.details.get("step_id")
+            stage = record.details.get("stage")
+            suffix = f":{step}" if step else f":{stage}" if stage else ""
+            per[record.incident_id][record.action + suffix] += 1
+    return report, per

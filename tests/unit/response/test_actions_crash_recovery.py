@@ -1,0 +1,205 @@
+"""Regressions found by the reliability suite (``tests/reliability``): a step whose host was killed
+mid-run, transient Azure errors that outlast the SDK's retries, and an audit record lost between
+completing a step and auditing it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import handlers.incidents
+from shared.azure.cognitive import CognitiveError, CognitiveTransientError, DeploymentInfo, _call, is_transient_status
+from shared.response import actions
+from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_step, verify_step
+from shared.response.models import ExecuteRequest
+from shared.response.triage import triage
+from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from tests.unit.response.conftest import GPT, NOW, Fakes, make_finding
+
+INCIDENT = "inc-" + "b" * 40
+
+
+def _request(now: Any = NOW) -> ExecuteRequest:
+    step = ResponseStep(
+        id="s1-switch-rai-policy",
+        action=ActionKind.SWITCH_RAI_POLICY,
+        target=GPT,
+        parameters={"rai_policy": "warden-strict"},
+        approval=ApprovalRequirement.AUTOMATIC,
+    )
+    return ExecuteRequest(incident_id=INCIDENT, step=step, now=now)
+
+
+class _Flaky:
+    """Wraps the fake: the named method raises ``CognitiveTransientError`` ``times`` times."""
+
+    def __init__(self, inner: Any, method: str, times: int, status: int = 503) -> None:
+        self._inner, self._method, self.left, self._status = inner, method, times, status
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.left > 0:
+                self.left -= 1
+                raise CognitiveTransientError(f"{name}: HTTP {self._status} ServiceUnavailable")
+            return target(*args, **kwargs)
+
+        return call
+
+
+def test_the_retry_window_outlasts_the_lease_of_a_step_left_behind_by_a_killed_host() -> None:
+    retry = handlers.incidents._RETRY
+    window = (retry.max_number_of_attempts - 1) * retry.first_retry_interval_in_milliseconds / 1000
+    assert window > LEASE_SECONDS
+
+
+def test_a_step_claimed_by_a_killed_attempt_is_taken_over_once_its_lease_expires(fakes: Fakes) -> None:
+    key = f"response:{INCIDENT}:s1-switch-rai-policy"
+    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=LEASE_SECONDS)  # the attempt that died
+    with pytest.raises(StepInProgressError):
+        execute_step(fakes.ports, _request())
+    later = NOW + timedelta(seconds=LEASE_SECONDS + 1)
+    fakes.ports.clock = lambda: later
+    result = execute_step(fakes.ports, _request(later))
+    assert result.status is StepStatus.SUCCEEDED
+    assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "warden-strict"
+    assert fakes.actions(INCIDENT).count("step.succeeded") == 1
+
+
+def test_a_completed_step_whose_audit_was_lost_is_audited_by_the_next_attempt(fakes: Fakes) -> None:
+    key = f"response:{INCIDENT}:s1-switch-rai-policy"
+    done = StepResult(
+        step_id="s1-switch-rai-policy", action=ActionKind.SWITCH_RAI_POLICY, target=GPT, status=StepStatus.SUCCEEDED
+    )
+    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=LEASE_SECONDS)
+    fakes.ports.idempotency.complete(key, {"result": done.model_dump(mode="json")}, now=NOW, ttl_seconds=3600)
+    assert fakes.actions(INCIDENT) == []  # the host died between completing and auditing
+    assert execute_step(fakes.ports, _request()) == done
+    assert execute_step(fakes.ports, _request()) == done
+    assert fakes.actions(INCIDENT) == ["step.succeeded"]
+
+
+def test_a_transient_azure_error_is_raised_for_a_retry_that_then_completes_the_step(fakes: Fakes) -> None:
+    flaky = _Flaky(fakes.cognitive, "create_or_update_deployment", times=1, status=429)
+    fakes.ports.cognitive = flaky
+    with pytest.raises(CognitiveTransientError):
+        execute_step(fakes.ports, _request())
+    assert fakes.actions(INCIDENT) == []  # nothing recorded: the step is not over
+    result = execute_step(fakes.ports, _request())  # the orchestrator's retry; the claim was released
+    assert result.status is StepStatus.SUCCEEDED
+    assert fakes.actions(INCIDENT) == ["step.succeeded"]
+
+
+def test_a_permanent_azure_error_is_still_a_failed_result(fakes: Fakes) -> None:
+    class Broken(_Flaky):
+        def __getattr__(self, name: str) -> Any:
+            if name == "get_deployment":
+
+                def fail(*args: Any, **kwargs: Any) -> Any:
+                    raise CognitiveError("read deployment: HTTP 400 BadRequest")
+
+                return fail
+            return getattr(self._inner, name)
+
+    fakes.ports.cognitive = Broken(fakes.cognitive, "get_deployment", 0)
+    assert execute_step(fakes.ports, _request()).status is StepStatus.FAILED
+
+
+def test_verification_and_the_triage_tag_read_retry_transient_errors(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(actions, "TRANSIENT_READ_DELAY", 0.0)
+    fakes.cognitive.create_or_update_deployment(
+        DeploymentInfo(id=GPT, model_name="gpt-4o", rai_policy_name="warden-strict", sku_name="Standard")
+    )
+    request = _request()
+    result = StepResult(step_id=request.step.id, action=request.step.action, target=GPT, status=StepStatus.SUCCEEDED)
+    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_deployment", times=2)
+    assert verify_step(fakes.ports, INCIDENT, result, request.step).verified is True
+    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_account", times=2)
+    planned = triage(fakes.ports, make_finding(), incident_id=INCIDENT, now=NOW)
+    assert planned.tags_error is None and any(s.action is ActionKind.SWITCH_RAI_POLICY for s in planned.plan.steps)
+    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_deployment", times=9)
+    outcome = verify_step(fakes.ports, INCIDENT, result, request.step)
+    assert outcome.verified is False and "could not re-read" in (outcome.detail or "")
+
+
+@pytest.mark.parametrize(("status", "transient"), [(429, True), (503, True), (500, True), (409, True), (408, True)])
+def test_throttling_busy_and_server_errors_are_transient(status: int, transient: bool) -> None:
+    assert is_transient_status(status) is transient
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 412, None])
+def test_client_errors_are_not_transient(status: int | None) -> None:
+    assert is_transient_status(status) is False
+
+
+def test_the_adapter_maps_a_throttled_call_to_a_transient_error() -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    class Response:
+        status_code = 429
+        reason = "Too Many Requests"
+        headers: dict[str, str] = {}  # noqa: RUF012
+
+        def text(self) -> str:
+            return ""
+
+    def throttled() -> None:
+        raise HttpResponseError(response=Response())  # type: ignore[arg-type]
+
+    with pytest.raises(CognitiveTransientError, match="HTTP 429"):
+        _call("read account x", "accounts/read", throttled)
+
+
+def test_a_resource_still_changing_under_an_earlier_write_is_not_acted_on_until_it_settles(fakes: Fakes) -> None:
+    from dataclasses import replace
+
+    class Pending(_Flaky):
+        """The account reads as ``Accepted`` (a killed attempt's PATCH still running) once."""
+
+        def __getattr__(self, name: str) -> Any:
+            target = getattr(self._inner, name)
+            if name != "get_account":
+                return target
+
+            def read(*args: Any, **kwargs: Any) -> Any:
+                info = target(*args, **kwargs)
+                if self.left > 0:
+                    self.left -= 1
+                    return replace(info, provisioning_state="Accepted")
+                return info
+
+            return read
+
+    fakes.ports.cognitive = Pending(fakes.cognitive, "get_account", times=1)
+    with pytest.raises(CognitiveTransientError, match="in progress"):
+        execute_step(fakes.ports, _request())
+    assert fakes.cognitive.calls["create_or_update_deployment"] == 0
+    assert execute_step(fakes.ports, _request()).status is StepStatus.SUCCEEDED
+
+
+def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.audit.store import MemoryAuditStore
+    from shared.azure.clients import AzureClients, StaticTokenCredential
+    from shared.bootstrap import Container, reset_container, set_container
+    from shared.settings import load_settings
+    from tests.unit.keys.durable_fake import user_function
+
+    settings = load_settings(subscription_ids=["00000000-0000-0000-0000-0000000000c1"])
+    container = Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential()))
+    container.audit = MemoryAuditStore()
+    set_container(container)
+    try:
+        opened = user_function(handlers.incidents.incident_opened)
+        payload = {"incident_id": INCIDENT, "finding": make_finding().model_dump(mode="json")}
+        assert opened(payload) == "opened"
+        assert opened(payload) == "opened"  # the activity re-delivered after the host died
+        assert [r.action for r in container.audit.records(incident_id=INCIDENT)] == ["incident.opened"]
+    finally:
+        reset_container()
