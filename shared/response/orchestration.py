@@ -395,22 +395,33 @@ def _execute(
             else:
                 tasks.append(context.call_activity(ACTIVITY_EXECUTE, request))
         view.publish(context, "executing")
+        outputs: list[Any] = []
+        failures: dict[str, str] = {}
         try:
             outputs = yield context.task_all(tasks)
-        except Exception as exc:  # an activity kept failing (not an Azure error: those are results)
-            for step in wave:
+        except Exception:  # an activity kept failing (not an Azure error: those are results)
+            # task_all fails at the first failure while its siblings may still run: wait for each
+            # one and record what it really did, so a step that succeeded is not reported failed.
+            outputs = []
+            for step, task in zip(wave, tasks, strict=True):
+                try:
+                    outputs.append((yield task))
+                except Exception as exc:
+                    outputs.append(None)
+                    failures[step.id] = f"the step could not run: {exc}"[:2000]
+        recorded = []
+        for step, output in zip(wave, outputs, strict=True):
+            if step.id in failures:
                 result = StepResult(
                     step_id=step.id,
                     action=step.action,
                     target=step.target,
                     status=StepStatus.FAILED,
-                    error=f"the step could not run: {exc}"[:2000],
+                    error=failures[step.id],
                 )
                 view.set_result(result)
                 done.append((step, result))
-            continue
-        recorded = []
-        for step, output in zip(wave, outputs, strict=True):
+                continue
             if step.action is ActionKind.ROTATE_KEY_EMERGENCY and not dry_run:
                 result = _rotation_result(step, output)
                 recorded.append(

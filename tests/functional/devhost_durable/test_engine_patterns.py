@@ -96,6 +96,23 @@ def test_approval_timeout_wins_after_72_hours_on_a_manual_clock(durable_app: Loa
     run(scenario())
 
 
+def test_after_task_all_fails_each_sibling_can_still_be_awaited_for_its_own_outcome(
+    durable_app: LoadedApp, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with durable_host(durable_app, tmp_path / "store.db") as host:
+            iid = await host.engine.start_new("partial_failure_orchestrator", [2, -1, 3])
+            status = await host.engine.wait_for_completion(iid)
+            assert status.runtime_status == "Completed", status.output
+            each = status.output["each"]
+            assert each[0] == 4 and each[2] == 9
+            assert each[1].startswith("failed:") and "negative input -1" in each[1]
+            scheduled = [ref for kind, ref in shape(host.engine.get_history(iid)) if kind == "TaskScheduled"]
+            assert scheduled == [0, 1, 2]  # awaiting a task again schedules nothing new
+
+    run(scenario())
+
+
 def test_fan_out_fan_in_of_100_activities(durable_app: LoadedApp, tmp_path: Path) -> None:
     async def scenario() -> None:
         async with durable_host(durable_app, tmp_path / "store.db") as host:

@@ -42,6 +42,8 @@ class FakeContext:
     calls: list[Call] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     parallel: list[list[str]] = field(default_factory=list)
+    # Like the real SDK, a task runs once: yielding it again returns (or re-raises) its outcome.
+    outcomes: dict[int, tuple[bool, Any]] = field(default_factory=dict)
 
     def get_input(self) -> Any:
         return json.loads(json.dumps(self.input))
@@ -65,6 +67,20 @@ class FakeContext:
         self.statuses.append(json.loads(json.dumps(value)))
 
     def _run(self, call: Call) -> Any:
+        if id(call) in self.outcomes:
+            ok, value = self.outcomes[id(call)]
+            if not ok:
+                raise value
+            return value
+        try:
+            value = self._execute(call)
+        except Exception as exc:
+            self.outcomes[id(call)] = (False, exc)
+            raise
+        self.outcomes[id(call)] = (True, value)
+        return value
+
+    def _execute(self, call: Call) -> Any:
         self.calls.append(call)
         text = json.dumps(call.payload)
         if call.kind == "activity":
@@ -77,8 +93,19 @@ class FakeContext:
         if isinstance(task, Call):
             return self._run(task)
         if isinstance(task, AllOf):
+            # Every task of the group runs (as siblings keep running in Azure); the first failure
+            # is what the orchestrator sees.
             self.parallel.append([c.name for c in task.tasks])
-            return [self._run(c) for c in task.tasks]
+            results: list[Any] = []
+            first: Exception | None = None
+            for c in task.tasks:
+                try:
+                    results.append(self._run(c))
+                except Exception as exc:
+                    first = first or exc
+            if first is not None:
+                raise first
+            return results
         if isinstance(task, Timer):
             self.current_utc_datetime = max(self.current_utc_datetime, task.fire_at)
             return None

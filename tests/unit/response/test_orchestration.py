@@ -128,6 +128,25 @@ def test_steps_on_different_resources_run_in_one_parallel_wave(fakes: Fakes) -> 
     assert waves == [["incident_execute_step", "incident_execute_step"]]  # deployment + account together
 
 
+def test_a_step_that_keeps_failing_does_not_mark_its_parallel_sibling_failed(fakes: Fakes) -> None:
+    context = _context()
+    execute = context.activities["incident_execute_step"]
+
+    def flaky(payload: Any) -> Any:
+        if payload["step"]["target"].lower().endswith("/deployments/gpt-4o"):
+            raise RuntimeError("the worker crashed")
+        return execute(payload)
+
+    context.activities["incident_execute_step"] = flaky
+    _run(context)
+    steps = {s["step_id"]: s for s in context.statuses[-1]["steps"]}
+    assert steps["s1-switch-rai-policy"]["status"] == "failed"
+    assert "the worker crashed" in steps["s1-switch-rai-policy"]["error"]
+    assert steps["s2-tag-resource"]["status"] == "succeeded"  # ran in the same parallel wave
+    executed = [c for c in context.calls if c.name == "incident_execute_step"]
+    assert len(executed) == 2  # each step ran once; waiting on the sibling did not re-run it
+
+
 def test_a_failed_triage_is_reported_and_the_incident_still_closes(fakes: Fakes) -> None:
     def broken(payload: Any) -> Any:
         raise RuntimeError("policy.yaml:3: version: expected the number 1")
