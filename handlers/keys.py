@@ -33,6 +33,7 @@ from shared.keys.orchestration import (
 )
 from shared.keys.rotation import EmergencyRotationRequest, RotationResult, RotationState, StepRequest
 from shared.keys.service import (
+    IDEMPOTENCY_LEASE_SECONDS,
     apply_key_step,
     classify_key_vault_event,
     locate_account_secret,
@@ -50,7 +51,16 @@ _log = logging.getLogger("warden.keys")
 _audit = logging.getLogger("warden.audit.keys")
 
 QUARANTINE_SOURCE = "key_vault_event"
-_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=3)
+# Retries must outlast an activity's idempotency lease: if the host dies inside keys_apply_step,
+# its claim blocks every retry until the lease (IDEMPOTENCY_LEASE_SECONDS) expires, and a shorter
+# retry window would lose the rotation (found by the reliability suite for emergency rotations).
+# The lease is not shortened instead: a takeover while the dead attempt's regeneration is still
+# unrecorded could regenerate the key twice.
+_RETRY_INTERVAL_S = 50
+_RETRY = df.RetryOptions(
+    first_retry_interval_in_milliseconds=_RETRY_INTERVAL_S * 1000,
+    max_number_of_attempts=IDEMPOTENCY_LEASE_SECONDS // _RETRY_INTERVAL_S + 2,
+)
 _LIVE_STATES = {"Running", "Pending", "Completed", "ContinuedAsNew"}
 
 

@@ -143,3 +143,14 @@ def test_the_timer_scan_reports_and_starts_rotations_for_old_keys(world: World) 
     assert world.secrets.calls["list_properties"] == 1
     # a second scan the same day starts nothing new
     assert run(run_scan_and_rotate(client))["rotations_started"] == 0
+
+
+def test_activity_retries_outlast_the_idempotency_lease() -> None:
+    """A host killed inside keys_apply_step leaves its claim until the lease expires; the
+    orchestrator's retries must still be trying then, or the (emergency) rotation is lost."""
+    import handlers.keys
+    from shared.keys.service import IDEMPOTENCY_LEASE_SECONDS
+
+    retry = handlers.keys._RETRY
+    window_s = retry.first_retry_interval_in_milliseconds * (retry.max_number_of_attempts - 1) / 1000
+    assert window_s > IDEMPOTENCY_LEASE_SECONDS
