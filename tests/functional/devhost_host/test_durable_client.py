@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
+import devhost.durable.engine  # noqa: F401 - the Durable engine must be present
 from devhost.server import DevHostThread
 
 from .conftest import FIXTURES
-
-pytest.importorskip("devhost.durable.engine", reason="the devhost Durable engine is not available")
 
 APP = FIXTURES / "durable_client" / "function_app.py"
 
