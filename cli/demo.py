@@ -286,6 +286,30 @@ def _wait_pending(demo: Demo, incident: str) -> dict[str, Any]:
     return result
 
 
+def _approve_step(
+    demo: Demo,
+    incident: str,
+    *,
+    playbook: str,
+    triaged: str,
+    step_id: str,
+    waiting: str,
+    justification: str,
+    approving: str,
+) -> dict[str, Any]:
+    """The on-call path shared by the scenarios: the incident is triaged to ``playbook``, the step
+    waits for an approver, the demo approver approves through the API, the step finishes.
+    Returns the step's final entry of the custom status."""
+    custom = _wait_pending(demo, incident)
+    reason = str(custom.get("explanation") or "")[:70]
+    demo.expect(custom.get("playbook") == playbook, f"{triaged}: playbook {custom.get('playbook')} ({reason}…)")
+    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
+    demo.expect(step_id in pending, f"{waiting} (pending: {', '.join(pending)})")
+    status = _approve(demo, incident, step_id, justification)
+    demo.expect(status < 300, f"{approving} (HTTP {status})")
+    return _step(_wait_status(demo, incident, _step_finished(step_id)), step_id)
+
+
 def _contain_jailbreak(demo: Demo, incident: str) -> None:
     """Triage picks contain-prompt-attack; an on-call approver approves; the RAI policy switches."""
     from shared.azure.cognitive import AzureCognitive
@@ -293,17 +317,16 @@ def _contain_jailbreak(demo: Demo, incident: str) -> None:
     from shared.resource_ids import DeploymentId
 
     step_id = "s1-switch-rai-policy"
-    custom = _wait_pending(demo, incident)
-    demo.expect(
-        custom.get("playbook") == "contain-prompt-attack",
-        f"triage: playbook {custom.get('playbook')} ({str(custom.get('explanation', ''))[:70]}…)",
+    final = _approve_step(
+        demo,
+        incident,
+        playbook="contain-prompt-attack",
+        triaged="triage",
+        step_id=step_id,
+        waiting="the RAI policy switch waits for an approver",
+        justification="jailbreak confirmed in the prompt logs",
+        approving="on-call approves through the approvals API",
     )
-    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
-    demo.expect(step_id in pending, f"the RAI policy switch waits for an approver (pending: {', '.join(pending)})")
-    status = _approve(demo, incident, step_id, "jailbreak confirmed in the prompt logs")
-    demo.expect(status < 300, f"on-call approves through the approvals API (HTTP {status})")
-    custom = _wait_status(demo, incident, _step_finished(step_id))
-    final = _step(custom, step_id)
     demo.expect(
         final.get("status") == "succeeded" and final.get("verified") is True,
         f"{step_id}: {final.get('status')}, verified: {final.get('detail', '')}",
@@ -458,18 +481,17 @@ def scenario_credential_theft(demo: Demo) -> None:
     demo.say("Defender → Event Grid: credential theft alert (the key leaked in a response) on contoso-openai-dev")
     demo.expect(demo.eventgrid("on_defender_alert_event", [_event(alert)]) == 202, "Event Grid delivery accepted (202)")
     incident = incident_instance_id("defender:" + sid.lower())
-    custom = _wait_pending(demo, incident)
-    demo.expect(
-        custom.get("playbook") == "rotate-exposed-key",
-        f"incident {incident[:20]}… triaged: playbook {custom.get('playbook')}",
-    )
     step_id = "s1-rotate-key-emergency"
-    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
-    demo.expect(step_id in pending, f"the emergency rotation waits for an approver (pending: {', '.join(pending)})")
-    status = _approve(demo, incident, step_id, "key seen in a model response; rotate now")
-    demo.expect(status < 300, f"on-call approves through the approvals API (HTTP {status})")
-    custom = _wait_status(demo, incident, _step_finished(step_id))
-    final = _step(custom, step_id)
+    final = _approve_step(
+        demo,
+        incident,
+        playbook="rotate-exposed-key",
+        triaged=f"incident {incident[:20]}… triaged",
+        step_id=step_id,
+        waiting="the emergency rotation waits for an approver",
+        justification="key seen in a model response; rotate now",
+        approving="on-call approves through the approvals API",
+    )
     demo.expect(final.get("status") == "succeeded", f"{step_id}: {final.get('status')} ({final.get('detail', '')})")
     demo.expect(not _key_accepted(endpoint, leaked), "the leaked key is refused by the account's data plane (401)")
     after = secrets.get_secret(VAULT_URL, DEV_SECRET)
@@ -687,18 +709,17 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
     demo.expect(demo.eventgrid("on_resource_event", [event]) == 202, "ARM → Event Grid: ResourceWriteSuccess (202)")
     key = f"model:unapproved_deployment|{str(deployment).lower()}|openai/gpt-35-turbo@0125"
     incident = incident_instance_id(key)
-    custom = _wait_pending(demo, incident)
-    demo.expect(
-        custom.get("playbook") == "remove-unapproved-deployment",
-        f"incident {incident[:20]}… opened: playbook {custom.get('playbook')}",
-    )
     step_id = "s1-delete-deployment"
-    pending = [p["step_id"] for p in custom.get("pending_approvals", [])]
-    demo.expect(step_id in pending, f"the deletion waits for an approver (pending: {', '.join(pending)})")
-    status = _approve(demo, incident, step_id, "model not approved for production")
-    demo.expect(status < 300, f"on-call approves the deletion (HTTP {status})")
-    custom = _wait_status(demo, incident, _step_finished(step_id))
-    final = _step(custom, step_id)
+    final = _approve_step(
+        demo,
+        incident,
+        playbook="remove-unapproved-deployment",
+        triaged=f"incident {incident[:20]}… opened",
+        step_id=step_id,
+        waiting="the deletion waits for an approver",
+        justification="model not approved for production",
+        approving="on-call approves the deletion",
+    )
     demo.expect(
         final.get("status") == "succeeded" and final.get("verified") is True,
         f"{step_id}: {final.get('status')}, verified ({final.get('detail', '')})",
