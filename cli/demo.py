@@ -684,9 +684,9 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
     account = AccountId.parse(PROD_ACCOUNT)
     arm = clients.cognitive(account.subscription_id)
     cognitive = AzureCognitive(clients, polling_interval=0)
-    # A blue/green pair: the shipped guard (guards.allow_delete_last_deployment: false) never
-    # deletes the last deployment of a model on an account, so Warden removes green, not both.
-    specs = {"gpt35-blue": ("Standard", 10, "Microsoft.DefaultV2"), "gpt35-green": ("Standard", 30, "contoso-strict")}
+    # The only deployment of its model on the account: the last-deployment guard keeps approved
+    # models serving, and does not hold back the removal of a model that is not on the allowlist.
+    specs = {"gpt35-green": ("Standard", 30, "contoso-strict")}
     for name, (sku, capacity, rai) in specs.items():
         body = Deployment(
             sku=Sku(name=sku, capacity=capacity),
@@ -701,8 +701,8 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
     deployment = DeploymentId.parse(f"{PROD_ACCOUNT}/deployments/{name}")
     original = cognitive.get_deployment(deployment)
     demo.say(
-        f"a developer deploys {original.model_name} {original.model_version} (not on the allowlist) as a blue/green "
-        f"pair on contoso-openai-prod (ARM PUT); green: {original.sku_name} x{original.sku_capacity}, "
+        f"a developer deploys {original.model_name} {original.model_version} (not on the allowlist) as "
+        f"{name} on contoso-openai-prod (ARM PUT): {original.sku_name} x{original.sku_capacity}, "
         f"RAI {original.rai_policy_name}"
     )
     event = _resource_write_event(str(deployment), "6d7e8f90-0000-4000-8000-0000000000aa")
@@ -730,7 +730,6 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
     except CognitiveNotFoundError:
         gone = True
     demo.expect(gone, f"contoso-openai-prod/{name} is gone from the emulator (snapshot kept)")
-    demo.say("(gpt35-blue stays: the guard keeps the last deployment of a model on an account)")
 
     demo.say("the owners confirm the model was approved after all: restore")
     response = requests.post(

@@ -205,6 +205,9 @@ def plan_response(
             parameters["keys"] = "both"
         if step.action is ActionKind.DELETE_DEPLOYMENT:
             parameters["allow_delete_last_deployment"] = policy.guards.allow_delete_last_deployment
+            unapproved = _unapproved_model(finding, target)
+            if unapproved is not None:
+                parameters["unapproved_model"] = unapproved
         label = step.description or step.action.value
         steps.append(
             ResponseStep(
@@ -252,6 +255,26 @@ def _choose_playbook(policy: Policy, finding: Finding, resource_tags: Mapping[st
         matched.rule.playbook,
         f"rule `{matched.rule.name}` matched {' and '.join(matched.reasons)}; playbook `{matched.rule.playbook}`",
     )
+
+
+def _unapproved_model(finding: Finding, target: ResourceId) -> dict[str, str | None] | None:
+    """For an unapproved-model finding whose deployment is the step's target: the model it named
+    (``name``, ``version``, ``format``). The delete step removes the deployment only while it still
+    serves that model, and the last-deployment guard (which keeps approved models serving) does not
+    hold it back. ``None`` for any other finding or target."""
+    if finding.kind.lower() != UNAPPROVED_MODEL_KIND or finding.resource is None:
+        return None
+    if str(finding.resource).lower() != str(target).lower():
+        return None
+    model = finding.evidence.get("model")
+    if not isinstance(model, Mapping) or not str(model.get("name") or "").strip():
+        return None
+    version = model.get("version")
+    return {
+        "name": str(model["name"]),
+        "version": str(version) if version not in (None, "") else None,
+        "format": str(model.get("format") or "OpenAI"),
+    }
 
 
 def _resolve_target(step: Step, finding: Finding) -> tuple[ResourceId | None, str]:

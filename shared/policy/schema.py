@@ -661,7 +661,10 @@ class GuardPolicy(_Model):
     """Circuit breaker: once this many disruptive actions ran in the past hour (across the
     estate), every further changing step needs approval. 0 makes every change need approval."""
     allow_delete_last_deployment: bool = False
-    """Whether delete_deployment may remove the last deployment of a model on an account."""
+    """Whether delete_deployment may remove the last deployment of a model on an account. The
+    guard keeps approved models serving; it does not apply when the step removes a deployment
+    because its model is not on the allowlist (``models.on_unapproved``), which is deleted only
+    while it still serves that model."""
 
 
 class NotificationPolicy(_Model):

@@ -6,8 +6,10 @@
    completed step returns its recorded result, a step running elsewhere raises
    ``StepInProgressError`` (the orchestrator's retry tries again later);
 2. honours the guards at execution time: global dry run (``DRY_RUN``, nothing changed),
-   protected resources (re-read tags: ``SKIPPED``), the last deployment of a model
-   (``SKIPPED`` unless ``guards.allow_delete_last_deployment``);
+   protected resources (re-read tags: ``SKIPPED``), the last deployment of an approved model
+   (``SKIPPED`` unless ``guards.allow_delete_last_deployment``; a deployment removed because its
+   model is not on the allowlist is deleted only while it still serves that model, and the guard
+   does not hold it back);
 3. reads the current state; if it is already the desired one the result is ``NO_OP``;
 4. writes the snapshot (the state before) **before** changing anything — no snapshot, no
    change — then changes, and reports ``before`` / ``after``;
@@ -90,6 +92,31 @@ def _require_settled(what: str, state: str | None) -> None:
     orchestrator's retry reads it again once the operation has finished."""
     if (state or "").lower() not in _SETTLED:
         raise CognitiveTransientError(f"{what} is {state}: an operation is in progress on it; trying again later")
+
+
+def _unapproved_model(step: ResponseStep) -> dict[str, Any] | None:
+    """The unapproved model a delete step removes (set by the plan for unapproved-model findings):
+    the step deletes the deployment only while it serves that model, and the last-deployment guard,
+    which keeps approved models serving, does not apply to it."""
+    model = step.parameters.get("unapproved_model")
+    return model if isinstance(model, dict) and model.get("name") else None
+
+
+def _serves(dep: DeploymentInfo, model: dict[str, Any]) -> bool:
+    """Whether ``dep`` serves ``model`` (name and format case-insensitive; a model without a
+    version matches any version)."""
+    version = model.get("version")
+    return (
+        (dep.model_name or "").lower() == str(model["name"]).lower()
+        and (dep.model_format or "OpenAI").lower() == str(model.get("format") or "OpenAI").lower()
+        and (not version or (dep.model_version or "") == str(version))
+    )
+
+
+def _model_label(model: DeploymentInfo | dict[str, Any]) -> str:
+    if isinstance(model, DeploymentInfo):
+        return f"{model.model_format or 'OpenAI'}/{model.model_name}@{model.model_version or '-'}"
+    return f"{model.get('format') or 'OpenAI'}/{model['name']}@{model.get('version') or '-'}"
 
 
 class StepInProgressError(RuntimeError):
@@ -260,7 +287,17 @@ class _Executor:
             return _result(step, StepStatus.NO_OP, "the deployment does not exist (already deleted)", after={})
         _require_settled(f"deployment {self.deployment_id}", current.provisioning_state)
         before = deployment_to_dict(current)
-        if not step.parameters.get("allow_delete_last_deployment", False):
+        unapproved = _unapproved_model(step)
+        if unapproved is not None and not _serves(current, unapproved):
+            return _result(
+                step,
+                StepStatus.NO_OP,
+                f"the deployment now serves {_model_label(current)}, not the unapproved {_model_label(unapproved)} "
+                "the finding named; nothing removed",
+                before=before,
+                after=before,
+            )
+        if unapproved is None and not step.parameters.get("allow_delete_last_deployment", False):
             others = [
                 d
                 for d in self.ports.cognitive.list_deployments(self.account_id)
@@ -492,10 +529,13 @@ def _verify_once(ports: ResponsePorts, incident_id: str, result: StepResult, ste
             return VerifyOutcome(step_id=step.id, verified=ok, observed={"rai_policy_name": dep.rai_policy_name})
         if step.action is ActionKind.DELETE_DEPLOYMENT and isinstance(target, DeploymentId):
             try:
-                ports.cognitive.get_deployment(target)
+                dep = ports.cognitive.get_deployment(target)
             except CognitiveNotFoundError:
                 return VerifyOutcome(step_id=step.id, verified=True, observed={"exists": False})
-            return VerifyOutcome(step_id=step.id, verified=False, observed={"exists": True})
+            unapproved = _unapproved_model(step)
+            # Removing an unapproved model is done once the deployment no longer serves it.
+            gone = unapproved is not None and not _serves(dep, unapproved)
+            return VerifyOutcome(step_id=step.id, verified=gone, observed={"exists": True, "model": _model_label(dep)})
         if isinstance(target, AccountId | DeploymentId) and step.action in (
             ActionKind.DISABLE_LOCAL_AUTH,
             ActionKind.DENY_PUBLIC_NETWORK,

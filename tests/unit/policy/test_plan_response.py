@@ -169,6 +169,21 @@ def test_unapproved_model_uses_the_models_playbook_before_the_rules() -> None:
     assert (plan.rule, plan.playbook) == ("models.on_unapproved", "contain")
 
 
+def test_deleting_an_unapproved_deployment_names_the_model_it_removes() -> None:
+    policy = policy_from(CONTAIN + "models: {on_unapproved: contain}\n")
+    model = {"name": "llama-3-70b", "version": "1", "format": "Meta"}
+    unapproved = finding("model:unapproved_deployment").model_copy(update={"evidence": {"model": model}})
+    params = {s.id: s.parameters for s in plan_response(policy, unapproved, {}, now=NOW).steps}
+    assert params["s4-delete-deployment"] == {
+        "snapshot": True,
+        "allow_delete_last_deployment": False,
+        "unapproved_model": model,
+    }
+    # Any other finding, or a finding that names no model, keeps the plain guard.
+    bare = plan_response(policy, finding("model:unapproved_deployment"), {}, now=NOW)
+    assert "unapproved_model" not in {s.id: s.parameters for s in bare.steps}["s4-delete-deployment"]
+
+
 def test_plan_names_owners_and_time(contain: Policy) -> None:
     plan = plan_response(contain, finding("key:leaked"), {"owner": "alice@contoso.com"}, now=NOW)
     assert plan.owners == ("alice@contoso.com",)

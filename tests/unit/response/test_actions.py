@@ -94,6 +94,52 @@ def test_a_second_deployment_of_the_model_makes_deletion_allowed(fakes: Fakes) -
     assert execute_step(fakes.ports, _request(ActionKind.DELETE_DEPLOYMENT)).status is StepStatus.SUCCEEDED
 
 
+UNAPPROVED_GPT = {"name": "gpt-4o", "version": "2024-11-20", "format": "OpenAI"}
+
+
+def test_an_unapproved_model_is_removed_even_from_its_last_deployment(fakes: Fakes) -> None:
+    request = _request(
+        ActionKind.DELETE_DEPLOYMENT, allow_delete_last_deployment=False, unapproved_model=dict(UNAPPROVED_GPT)
+    )
+    result = execute_step(fakes.ports, request)
+    assert result.status is StepStatus.SUCCEEDED, result.detail
+    assert fakes.cognitive.list_deployments(ACCOUNT) == []
+    assert fakes.ports.snapshots.get(INCIDENT, "s1-x") is not None  # restorable
+    assert verify_step(fakes.ports, INCIDENT, result, request.step).verified
+
+
+@pytest.mark.parametrize(
+    ("model", "version"),
+    [
+        ("gpt-4o", "2024-08-06"),  # another version of the model
+        ("gpt-4o-mini", "2024-07-18"),  # another model
+    ],
+)
+def test_a_deployment_that_no_longer_serves_the_unapproved_model_is_left_alone(
+    fakes: Fakes, model: str, version: str
+) -> None:
+    current = fakes.cognitive.get_deployment(GPT)
+    fakes.cognitive.create_or_update_deployment(replace(current, model_name=model, model_version=version))
+    request = _request(
+        ActionKind.DELETE_DEPLOYMENT, allow_delete_last_deployment=True, unapproved_model=dict(UNAPPROVED_GPT)
+    )
+    result = execute_step(fakes.ports, request)
+    assert result.status is StepStatus.NO_OP and "nothing removed" in result.detail, result.detail
+    assert [d.model_version for d in fakes.cognitive.list_deployments(ACCOUNT)] == [version]
+    assert fakes.ports.snapshots.get(INCIDENT, "s1-x") is None
+    assert verify_step(fakes.ports, INCIDENT, result, request.step).verified
+
+
+def test_an_unapproved_model_redeployed_after_the_delete_fails_verification(fakes: Fakes) -> None:
+    request = _request(ActionKind.DELETE_DEPLOYMENT, unapproved_model=dict(UNAPPROVED_GPT))
+    before = fakes.cognitive.get_deployment(GPT)
+    result = execute_step(fakes.ports, request)
+    assert result.status is StepStatus.SUCCEEDED
+    fakes.cognitive.create_or_update_deployment(before)  # someone puts it straight back
+    outcome = verify_step(fakes.ports, INCIDENT, result, request.step)
+    assert not outcome.verified and outcome.observed["exists"] is True
+
+
 def test_tagging_adds_the_incident_id_and_the_playbook_tags(fakes: Fakes) -> None:
     result = execute_step(fakes.ports, _request(ActionKind.TAG_RESOURCE, ACCOUNT, tags={"warden-status": "contained"}))
     tags = fakes.cognitive.get_account(ACCOUNT).tags
