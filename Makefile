@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit functional e2e browser bench setup tools clean serve
+.PHONY: demo test lint typecheck unit functional e2e browser bench setup tools clean serve audit
 
 setup: $(STAMP) node_modules/.installed
 
@@ -63,5 +63,10 @@ browser: setup
 bench: setup
 	$(PY) -m bench
 
+# pip-audit of .venv and .venv-tools, strict (a package it could not check is an error). Needs
+# PyPI's JSON API or api.osv.dev, which a mirror-only machine does not reach: not part of `test`.
+audit: setup tools
+	PYTHON=$(PYTHON) bash scripts/audit-deps.sh
+
 clean:
-	rm -rf $(VENV) .venv-tools node_modules .mypy_cache .ruff_cache .pytest_cache .warden
+	rm -rf $(VENV) .venv-tools .venv-audit node_modules .mypy_cache .ruff_cache .pytest_cache .warden
