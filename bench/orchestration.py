@@ -42,10 +42,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     from shared.audit.store import MemoryAuditStore
     from shared.azure.cognitive import AzureCognitive
     from shared.bootstrap import Container, reset_container, set_container
-    from shared.keys.wiring import use_ports as use_keys_ports
     from shared.policy import load_policy
     from shared.response.ports import ResponsePorts
-    from shared.response.wiring import use_ports
     from shared.storage.breaker import MemoryDisruptiveActionLog
     from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
     from shared.storage.memory import MemoryIdempotencyStore
@@ -90,19 +88,17 @@ def run(quick: bool = False) -> dict[str, Any]:
                 container.open_incidents = MemoryOpenIncidentStore()
                 container.incident_findings = MemoryIncidentFindingsStore()
                 container.idempotency = MemoryIdempotencyStore()
-                set_container(container)
-                use_keys_ports(keys)
+                container.keys_ports = keys
                 policy_path = policy_copy(Path(tmp))
-                use_ports(
-                    ResponsePorts(
-                        cognitive=AzureCognitive(clients, polling_interval=0),
-                        snapshots=MemorySnapshotStore(),
-                        breaker=MemoryDisruptiveActionLog(),
-                        idempotency=MemoryIdempotencyStore(),
-                        audit=audit,
-                        policy=lambda path=policy_path: load_policy(path),  # type: ignore[misc]
-                    )
+                container.response_ports = ResponsePorts(
+                    cognitive=AzureCognitive(clients, polling_interval=0),
+                    snapshots=MemorySnapshotStore(),
+                    breaker=MemoryDisruptiveActionLog(),
+                    idempotency=MemoryIdempotencyStore(),
+                    audit=audit,
+                    policy=lambda path=policy_path: load_policy(path),  # type: ignore[misc]
                 )
+                set_container(container)
                 episodes_log.ms.clear()
                 cpu0, wall0 = time.process_time(), time.perf_counter()
                 result = run_incident(incident_finding, Path(tmp) / f"{name}.sqlite3")
@@ -112,8 +108,6 @@ def run(quick: bool = False) -> dict[str, Any]:
                 out[f"{name}_process_cpu_ms"] = round((time.process_time() - cpu0) * 1000)
                 out[f"{name}_wall_ms"] = round((time.perf_counter() - wall0) * 1000)
                 out[f"{name}_steps"] = [s["status"] for s in result.open_status["steps"]]
-                use_ports(None)
-                use_keys_ports(None)
                 reset_container()
     finally:
         logging.getLogger("devhost.durable").removeHandler(episodes_log)

@@ -46,7 +46,7 @@ from shared.approvals.gate import (
 )
 from shared.approvals.models import GATE_ORCHESTRATOR, GateRequest
 from shared.approvals.notices import approval_notice
-from shared.approvals.wiring import approvals_deps
+from shared.bootstrap import container
 from shared.notify.channels import deliver
 from shared.observability import log_context
 
@@ -71,7 +71,7 @@ def _state(record: Any) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_OPEN)
 def approval_open(payload: dict[str, Any]) -> dict[str, Any]:
     """Record the pending approval (idempotent). Needs Table Storage (audit, WardenApprovals)."""
-    deps = approvals_deps()
+    deps = container().approvals_deps
     request = GateRequest.model_validate(payload["request"])
     with log_context(incident_id=request.incident_id):
         record = deps.service.open(
@@ -92,7 +92,7 @@ def approval_open(payload: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_NOTIFY)
 def approval_notify(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """Tell the approvers (Event Grid CloudEvent + Teams card); retried, recorded, never raises."""
-    deps = approvals_deps()
+    deps = container().approvals_deps
     instance_id = str(payload["instance_id"])
     try:
         record = deps.service.get_record(instance_id)
@@ -125,20 +125,20 @@ def approval_notify(payload: dict[str, Any]) -> list[dict[str, Any]]:
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_CHECK)
 def approval_check(payload: dict[str, Any]) -> dict[str, Any]:
     """The approval's status and decision count, read from the store (the truth)."""
-    return _state(approvals_deps().service.get_record(str(payload["instance_id"])))
+    return _state(container().approvals_deps.service.get_record(str(payload["instance_id"])))
 
 
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_ESCALATE)
 def approval_escalate(payload: dict[str, Any]) -> bool:
     """Mark the approval as escalated to ``level``."""
-    approvals_deps().service.escalated(str(payload["instance_id"]), int(payload["level"]))
+    container().approvals_deps.service.escalated(str(payload["instance_id"]), int(payload["level"]))
     return True
 
 
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_EXPIRE)
 def approval_expire(payload: dict[str, Any]) -> dict[str, Any]:
     """Apply the final decision (default deny) if nobody decided in time; audited."""
-    record = approvals_deps().service.expire(
+    record = container().approvals_deps.service.expire(
         str(payload["instance_id"]), now=datetime.fromisoformat(str(payload["now"]))
     )
     return _state(record)
@@ -147,7 +147,7 @@ def approval_expire(payload: dict[str, Any]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload", activity=ACTIVITY_CLOSE)
 def approval_close(payload: dict[str, Any]) -> dict[str, Any]:
     """The gate's ``GateResult``, with the outcome audited once."""
-    return approvals_deps().service.close(str(payload["instance_id"]))
+    return container().approvals_deps.service.close(str(payload["instance_id"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def _status(client: Any) -> Any:
 
 async def _run(route: str, req: func.HttpRequest, client: Any = None) -> func.HttpResponse:
     result = await dispatch(
-        approvals_deps(),
+        container().approvals_deps,
         route,
         _request(req),
         params=dict(req.route_params.items()),

@@ -58,7 +58,6 @@ from shared.response.ports import audit_once
 from shared.response.records import Notification, record_decision, record_notification
 from shared.response.restore import plan_restore, restore_step
 from shared.response.triage import triage
-from shared.response.wiring import response_ports
 from shared.steps import ResponseStep, StepResult
 
 bp = df.Blueprint()
@@ -225,7 +224,7 @@ def incident_triage(payload: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.model_validate(payload["finding"])
     now = datetime.fromisoformat(str(payload["now"]))
     with log_context(incident_id=payload["incident_id"], resource_id=str(finding.resource or "")):
-        result = triage(response_ports(), finding, incident_id=str(payload["incident_id"]), now=now)
+        result = triage(container().response_ports, finding, incident_id=str(payload["incident_id"]), now=now)
         _log.info("triage: %s", result.plan.explanation)
     return result.model_dump(mode="json")
 
@@ -242,7 +241,7 @@ def incident_notify(payload: dict[str, Any]) -> dict[str, Any]:
     """
     notification = Notification.model_validate(payload)
     with log_context(incident_id=notification.incident_id):
-        result = record_notification(response_ports(), notification)
+        result = record_notification(container().response_ports, notification)
         if result.get("recorded") and not notification.dry_run:
             messages = incident_messages(
                 incident_id=notification.incident_id,
@@ -264,7 +263,11 @@ def incident_record_decision(payload: dict[str, Any]) -> bool:
     outcome = ApprovalOutcome.model_validate(payload["outcome"])
     with log_context(incident_id=payload["incident_id"], resource_id=str(step.target)):
         return record_decision(
-            response_ports(), str(payload["incident_id"]), step, outcome, source=str(payload.get("source", ""))
+            container().response_ports,
+            str(payload["incident_id"]),
+            step,
+            outcome,
+            source=str(payload.get("source", "")),
         )
 
 
@@ -280,7 +283,7 @@ def incident_execute_step(payload: dict[str, Any]) -> dict[str, Any]:
     """
     request = ExecuteRequest.model_validate(payload)
     with log_context(incident_id=request.incident_id, resource_id=str(request.step.target)):
-        return execute_step(response_ports(), request).model_dump(mode="json")
+        return execute_step(container().response_ports, request).model_dump(mode="json")
 
 
 @bp.activity_trigger(input_name="payload")
@@ -291,7 +294,7 @@ def incident_record_result(payload: dict[str, Any]) -> dict[str, Any]:
     )
     result = StepResult.model_validate(payload["result"])
     with log_context(incident_id=request.incident_id, resource_id=str(result.target)):
-        return record_result(response_ports(), request, result).model_dump(mode="json")
+        return record_result(container().response_ports, request, result).model_dump(mode="json")
 
 
 @bp.activity_trigger(input_name="payload")
@@ -300,7 +303,7 @@ def incident_verify(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
     Requires the read permissions of the actions (``accounts/read``, ``accounts/deployments/read``).
     """
-    ports = response_ports()
+    ports = container().response_ports
     incident_id = str(payload["incident_id"])
     outcomes = [
         verify_step(
@@ -327,7 +330,7 @@ def incident_verify(payload: dict[str, Any]) -> list[dict[str, Any]]:
 @bp.activity_trigger(input_name="payload")
 def incident_restore_plan(payload: dict[str, Any]) -> dict[str, Any]:
     """What a restore of the incident would re-apply; audits the request. Needs Table Storage."""
-    ports = response_ports()
+    ports = container().response_ports
     incident_id = str(payload["incident_id"])
     plan = plan_restore(ports, incident_id)
     audit_once(
@@ -355,7 +358,10 @@ def incident_restore_step(payload: dict[str, Any]) -> dict[str, Any]:
     incident_id = str(payload["incident_id"])
     with log_context(incident_id=incident_id, resource_id=str(step.target)):
         result = restore_step(
-            response_ports(), incident_id, step, approved_by=tuple(str(a) for a in payload.get("approved_by", []))
+            container().response_ports,
+            incident_id,
+            step,
+            approved_by=tuple(str(a) for a in payload.get("approved_by", [])),
         )
     return result.model_dump(mode="json")
 

@@ -41,7 +41,6 @@ from shared.keys.service import (
     rotation_request_for,
     run_key_scan,
 )
-from shared.keys.wiring import keys_ports
 from shared.observability import log_context
 from shared.settings import get_settings
 
@@ -122,7 +121,7 @@ def event_to_dict(event: Any) -> dict[str, Any]:
 
 async def process_key_vault_event(raw: dict[str, Any], client: Any) -> str:
     """Classify one event and act: quarantine, ignore, or start a rotation. Returns the action."""
-    ports = keys_ports()
+    ports = container().keys_ports
     config = keys_config()
     body = json.dumps(raw, default=str).encode("utf-8")
     limit = container().settings.max_event_bytes
@@ -175,7 +174,7 @@ async def run_scan_and_rotate(client: Any) -> dict[str, Any]:
     """Run the key scan, log its findings, and start rotations for keys past max age."""
     settings = container().settings
     config = keys_config()
-    ports = keys_ports()
+    ports = container().keys_ports
     result = await asyncio.to_thread(
         run_key_scan,
         ports,
@@ -246,7 +245,7 @@ def keys_rotate_emergency(context: df.DurableOrchestrationContext) -> Any:
 def keys_read_rotation_state(payload: dict[str, Any]) -> dict[str, Any]:
     """The secret's current version and tags. Requires Key Vault secrets/get."""
     state = read_rotation_state(
-        keys_ports(),
+        container().keys_ports,
         str(payload["vault_url"]),
         str(payload["secret_name"]),
         default_validity_days=int(payload.get("validity_days") or keys_config().policy.validity_days),
@@ -259,7 +258,7 @@ def keys_locate_secret(payload: dict[str, Any]) -> dict[str, Any] | None:
     """The account's dual-credential secret (given, or found by ``ProviderAddress`` in the
     configured vaults). Requires secrets/get and secrets/list; ``None`` when not in a vault."""
     request = EmergencyRotationRequest.model_validate(payload)
-    ports = keys_ports()
+    ports = container().keys_ports
     validity = request.validity_days
     state: RotationState | None
     if request.vault_url and request.secret_name:
@@ -281,7 +280,7 @@ def keys_apply_step(payload: dict[str, Any]) -> dict[str, Any]:
     config = keys_config()
     with log_context(incident_id=request.rotation_id, resource_id=str(request.account_id)):
         outcome = apply_key_step(
-            keys_ports(), request, probe_attempts=config.probe_attempts, probe_delay=config.probe_delay
+            container().keys_ports, request, probe_attempts=config.probe_attempts, probe_delay=config.probe_delay
         )
     return outcome.model_dump(mode="json")
 
@@ -319,7 +318,7 @@ def keys_record_rotation(payload: dict[str, Any]) -> dict[str, Any]:
     Needs Table Storage (Storage Table Data Contributor) for the audit table.
     """
     result = RotationResult.model_validate(payload)
-    audit = keys_ports().audit
+    audit = container().keys_ports.audit
     action = f"rotation.{result.status.value}"
     if not any(r.action == action for r in audit.records(incident_id=result.rotation_id)):
         audit.append(

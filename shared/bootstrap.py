@@ -1,8 +1,11 @@
-"""Wiring: the process-wide settings, logging and Azure clients, built once on first use.
+"""The composition root: the process-wide settings, clients, policy, stores and the port bundles
+the handlers use, each built once on first use and held by one ``Container``.
 
-``handlers/`` ask ``container()`` for what they need; tests and devhost call ``set_container``
-to substitute a container built around the emulator's transport. Business code never builds
-its own dependencies.
+``handlers/`` ask ``container()`` for what they need (``container().keys_ports``,
+``.response_ports``, ``.approvals_deps``, the stores). Tests and devhost substitute pieces by
+assigning them on a container (``c.keys_ports = fakes``) and installing it with ``set_container``;
+``reset_container()`` forgets the container and so everything it built or was given. Business
+code never builds its own dependencies.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from shared.storage.snapshots import SnapshotStore, TableSnapshotStore
 from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
 
 if TYPE_CHECKING:
+    from shared.approvals.ports import ApprovalsDeps
     from shared.keys.config import KeysConfig
+    from shared.keys.service import KeysPorts
+    from shared.response.ports import ResponsePorts
 
 __all__ = ["Container", "container", "reset_container", "set_container", "startup"]
 
@@ -107,6 +113,85 @@ class Container:
         """Disruptive actions taken, for the estate-wide circuit breaker."""
         return TableDisruptiveActionLog(self.clients.tables())
 
+    # What each family of handlers talks to, assembled from the clients and stores above.
+    @cached_property
+    def keys_ports(self) -> KeysPorts:
+        """Key hygiene and rotation (``handlers/keys.py``): the real adapters over ``clients``."""
+        from shared.azure.cognitive import AzureCognitive
+        from shared.azure.inventory import AzureInventory
+        from shared.azure.logs import AzureLogs
+        from shared.azure.vault import AzureSecrets
+        from shared.keys.service import KeysPorts
+
+        return KeysPorts(
+            cognitive=AzureCognitive(self.clients),
+            secrets=AzureSecrets(self.clients),
+            inventory=AzureInventory(self.clients),
+            logs=AzureLogs(self.clients),
+            probe=self.clients.data_plane(),
+            idempotency=self.idempotency,
+            quarantine=self.quarantine,
+            audit=self.audit,
+        )
+
+    @cached_property
+    def response_ports(self) -> ResponsePorts:
+        """The incident and restore activities (``handlers/incidents.py``): Cognitive Services, the
+        stores, the policy (loaded on first use) and ``WARDEN_DRY_RUN``."""
+        from shared.azure.cognitive import AzureCognitive
+        from shared.response.ports import ResponsePorts
+
+        return ResponsePorts(
+            cognitive=AzureCognitive(self.clients),
+            snapshots=self.snapshots,
+            breaker=self.disruptive_actions,
+            idempotency=self.idempotency,
+            audit=self.audit,
+            policy=lambda: self.policy,
+            dry_run=self.settings.dry_run,
+        )
+
+    @cached_property
+    def approvals_deps(self) -> ApprovalsDeps:
+        """The approval gate, API and page (``handlers/approvals.py``) and incident notifications:
+        the approval store, and the Event Grid and Teams channels the policy asks for."""
+        import secrets
+
+        from shared.approvals.ports import ApprovalsDeps
+        from shared.approvals.service import ApprovalService
+        from shared.notify.channels import Channel, EventGridChannel, TeamsChannel
+        from shared.observability import register_secret
+
+        settings = self.settings
+        policy = self.policy  # validated at start-up
+        channels: list[Channel] = []
+        if policy.notifications.event_grid and settings.notify_topic_endpoint:
+            channels.append(EventGridChannel(self.clients.event_grid_publisher))
+        webhook = settings.teams_webhook_url.get_secret_value() if settings.teams_webhook_url else None
+        if policy.notifications.teams and webhook:
+            channels.append(TeamsChannel(webhook))
+        signing_key = settings.link_signing_key.get_secret_value() if settings.link_signing_key else None
+        # Never log the signing key or the webhook URL (it is the webhook's credential).
+        register_secret(signing_key)
+        register_secret(webhook)
+        key = signing_key.encode("utf-8") if signing_key else None
+        return ApprovalsDeps(
+            service=ApprovalService(
+                store=self.approvals,
+                audit=self.audit,
+                approver_role=settings.approver_role,
+                policy=policy.approvals,
+            ),
+            idempotency=self.idempotency,
+            channels=channels,
+            link_key=key if key and len(key) >= 16 else None,
+            base_url=settings.public_base_url,
+            approver_role=settings.approver_role,
+            notify_attempts=settings.notify_attempts,
+            # Without a configured key, CSRF tokens are signed with a per-process key (one instance only).
+            csrf_key=key or secrets.token_bytes(32),
+        )
+
 
 _lock = threading.Lock()
 _container: Container | None = None
@@ -162,7 +247,7 @@ def set_container(value: Container) -> None:
 
 
 def reset_container() -> None:
-    """Forget the container and the cached settings (tests)."""
+    """Forget the container, with everything it built or was given, and the cached settings (tests)."""
     global _container
     with _lock:
         if _container is not None:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.approvals.models import GateRequest
+from shared.approvals.ports import ApprovalsDeps
 from shared.approvals.service import ApprovalService
-from shared.approvals.wiring import ApprovalsDeps
 from shared.audit.store import MemoryAuditStore
 from shared.notify.channels import MemoryChannel
 from shared.policy.schema import ApprovalPolicy

@@ -7,6 +7,7 @@
 - ``principal``: the App Service Authentication (Easy Auth) principal, parsed and validated.
 - ``rules``: who may decide (approver role, separation of duties, owners and causer).
 - ``service``: list, show and decide — what the HTTP API and the one-click links call.
+- ``ports``: ``ApprovalsDeps``, what the handlers use (built by ``shared.bootstrap``).
 - ``links``: signed, expiring, single-use one-click links.
 - ``page``: the approval page (escaped HTML, strict security headers, CSRF tokens).
 

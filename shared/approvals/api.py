@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 from shared.approvals import page
 from shared.approvals.links import LinkError, verify_link
 from shared.approvals.models import ApprovalRecord, RecordedDecision, event_name
+from shared.approvals.ports import ApprovalsDeps
 from shared.approvals.principal import Principal, PrincipalError, parse_principal
 from shared.approvals.rules import DecisionRefusedError, require_approver
 from shared.approvals.service import NotFoundError
-from shared.approvals.wiring import ApprovalsDeps
 from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError
 
 __all__ = ["ApiRequest", "ApiResponse", "Signal", "StatusLookup", "dispatch"]

@@ -67,9 +67,9 @@ def send(messages: Iterable[Notification], channels: Sequence[Channel] | None = 
     """Deliver every message (channels default to the configured ones); never raises."""
     try:
         if channels is None:
-            from shared.approvals.wiring import approvals_deps
+            from shared.bootstrap import container
 
-            deps = approvals_deps()
+            deps = container().approvals_deps
             channels, attempts = deps.channels, deps.notify_attempts
         else:
             attempts = 3

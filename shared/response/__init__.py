@@ -6,5 +6,5 @@
 - ``actions``: the idempotent, snapshotting containment actions and their verification;
 - ``restore``: re-applying an incident's snapshots;
 - ``records``: audited approval decisions and notification intents;
-- ``ports`` / ``wiring``: what the activities talk to, built from the composition root.
+- ``ports``: what the activities talk to (built by the composition root, ``shared.bootstrap``).
 """

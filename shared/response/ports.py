@@ -1,8 +1,8 @@
 """What the response activities talk to, and the one helper that keeps the audit idempotent.
 
 ``ResponsePorts`` bundles the Cognitive Services port, the state stores, the audit trail, the
-policy loader and the global dry-run setting. ``shared.response.wiring`` builds it from the
-composition root; tests pass fakes (``FakeCognitive``, the memory stores).
+policy loader and the global dry-run setting. ``shared.bootstrap.Container.response_ports`` builds it
+in the composition root; tests pass fakes (``FakeCognitive``, the memory stores).
 """
 
 from __future__ import annotations

@@ -21,8 +21,7 @@ from playwright import sync_api
 
 from devhost.server import DevHostThread
 from shared.approvals.models import gate_instance_id
-from shared.approvals.wiring import use_deps
-from shared.bootstrap import reset_container
+from shared.bootstrap import container, reset_container
 from tests.approvals_support import SUB, XSS, gate_request, headers_for, memory_deps
 
 pytestmark = pytest.mark.browser
@@ -48,10 +47,9 @@ def warden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostThread]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WARDEN_SUBSCRIPTION_IDS", SUB)
         reset_container()
-        use_deps(memory_deps())
+        container().approvals_deps = memory_deps()
         with DevHostThread(ROOT / "function_app.py", tmp_path_factory.mktemp("devhost"), port=0) as host:
             yield host
-        use_deps(None)
         reset_container()
 
 

@@ -22,7 +22,6 @@ from devhost.azurite import Azurite
 from devhost.server import DevHostThread
 from emulator import Emulator
 from emulator.server import EmulatorServer
-from shared.approvals.wiring import use_deps as use_approvals_deps
 from shared.bootstrap import container, reset_container
 from shared.models import incident_instance_id
 from tests.alertgen import RESOURCE_GROUP, alert_id_for
@@ -88,11 +87,9 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         for table in service.list_tables():
             service.delete_table(table.name)
         reset_container()
-        use_approvals_deps(None)  # its wiring caches stores built from an earlier container
         with DevHostThread(ROOT / "function_app.py", tmp_path_factory.mktemp("devhost"), port=0) as host:
             yield host, emulator
         reset_container()
-        use_approvals_deps(None)
 
 
 def _rai_policy(emulator: Emulator, deployment: str = "dep-containment") -> str | None:

@@ -11,8 +11,8 @@ import pytest
 
 from devhost.server import DevHostThread
 from shared.approvals.models import ApprovalRecord, GateRequest, gate_instance_id
-from shared.approvals.wiring import ApprovalsDeps, use_deps
-from shared.bootstrap import reset_container
+from shared.approvals.ports import ApprovalsDeps
+from shared.bootstrap import container, reset_container
 from tests.approvals_support import SUB, gate_request, memory_deps
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,9 +31,9 @@ def warden(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevHostThread]:
 @pytest.fixture
 def deps() -> Iterator[ApprovalsDeps]:
     bundle = memory_deps()
-    use_deps(bundle)
+    container().approvals_deps = bundle
     yield bundle
-    use_deps(None)
+    reset_container()
 
 
 def seed(deps: ApprovalsDeps, incident_id: str = "inc-1", **kwargs: Any) -> ApprovalRecord:

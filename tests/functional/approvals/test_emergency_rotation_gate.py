@@ -12,12 +12,11 @@ import pytest
 
 from devhost.loader import load_app
 from shared.approvals.api import ApiRequest, dispatch
-from shared.approvals.wiring import ApprovalsDeps, use_deps
+from shared.approvals.ports import ApprovalsDeps
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.bootstrap import Container, reset_container, set_container
 from shared.keys.orchestration import ORCHESTRATOR_EMERGENCY
 from shared.keys.slots import KeySlot
-from shared.keys.wiring import use_ports
 from shared.settings import load_settings
 from tests.approvals_support import headers_for, memory_deps
 from tests.functional.devhost_durable.support import durable_host, run
@@ -32,14 +31,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, ApprovalsDep
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
     settings = load_settings(subscription_ids=[SUB], identity_principal_id=WARDEN, emergency_approval="gate")
-    set_container(Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential())))
+    container = Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential()))
     w = make_world()
-    use_ports(w.ports)
+    container.keys_ports = w.ports
     deps = memory_deps()
-    use_deps(deps)
+    container.approvals_deps = deps
+    set_container(container)
     yield w, deps
-    use_deps(None)
-    use_ports(None)
     reset_container()
 
 

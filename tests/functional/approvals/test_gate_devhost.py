@@ -17,7 +17,8 @@ from devhost.durable import ManualClock
 from devhost.loader import load_app
 from shared.approvals.api import ApiRequest, dispatch
 from shared.approvals.models import gate_instance_id
-from shared.approvals.wiring import ApprovalsDeps, use_deps
+from shared.approvals.ports import ApprovalsDeps
+from shared.bootstrap import container, reset_container
 from shared.notify.channels import MemoryChannel
 from tests.approvals_support import gate_request, headers_for, memory_deps
 from tests.functional.devhost_durable.support import durable_host, run
@@ -29,9 +30,9 @@ PARENT = "parent_incident"
 @pytest.fixture
 def deps() -> Iterator[ApprovalsDeps]:
     bundle = memory_deps(channels=[MemoryChannel(name="event_grid"), MemoryChannel(name="teams", failures=1)])
-    use_deps(bundle)
+    container().approvals_deps = bundle
     yield bundle
-    use_deps(None)
+    reset_container()
 
 
 async def _decide(deps: ApprovalsDeps, host: Any, user: str, decision: str, incident: str = "inc-1") -> Any:

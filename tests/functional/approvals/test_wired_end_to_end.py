@@ -20,7 +20,6 @@ from devhost.server import DevHostThread
 from emulator import DEMO_TENANT, Emulator, load_tenant
 from emulator.server import EmulatorServer
 from shared.approvals.models import gate_instance_id
-from shared.approvals.wiring import use_deps
 from shared.bootstrap import reset_container
 from tests.approvals_support import SUB, gate_request, headers_for
 from tests.functional.approvals.conftest import ROOT
@@ -46,13 +45,10 @@ def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             patch.setenv("WARDEN_NOTIFY_TOPIC_KEY", emulator.topic_key("warden-notifications"))
             patch.setenv("WARDEN_TEAMS_WEBHOOK_URL", teams.url)
             reset_container()
-            use_deps(None)
             with DevHostThread(ROOT / "function_app.py", tmp_path_factory.mktemp("devhost"), port=0) as host:
                 patch.setenv("WARDEN_PUBLIC_BASE_URL", host.url)
                 reset_container()
-                use_deps(None)
                 yield {"host": host, "emulator": emulator, "teams": teams}
-            use_deps(None)
             reset_container()
     finally:
         teams.__exit__()

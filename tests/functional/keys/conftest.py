@@ -23,7 +23,6 @@ from shared.azure.logs import AzureLogs
 from shared.azure.vault import AzureSecrets
 from shared.bootstrap import Container, reset_container, set_container
 from shared.keys.service import KeysPorts
-from shared.keys.wiring import use_ports
 from shared.resource_ids import AccountId
 from shared.settings import WardenSettings, load_settings
 from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
@@ -122,8 +121,8 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
     emulator.principals[TOKEN] = WARDEN
     clients = build_clients(emulator)
     ports = build_ports(clients)
-    set_container(Container(settings=clients.settings, clients=clients))
-    use_ports(ports)
+    container = Container(settings=clients.settings, clients=clients)
+    container.keys_ports = ports
+    set_container(container)
     yield Estate(emulator, clients, ports)
-    use_ports(None)
     reset_container()

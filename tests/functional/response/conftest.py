@@ -17,12 +17,10 @@ from emulator import Emulator
 from shared.audit.store import MemoryAuditStore
 from shared.azure.cognitive import AzureCognitive
 from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.wiring import use_ports as use_keys_ports
 from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, load_policy
 from shared.resource_ids import AccountId, DeploymentId
 from shared.response.ports import ResponsePorts
-from shared.response.wiring import use_ports
 from shared.storage.breaker import MemoryDisruptiveActionLog
 from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
 from shared.storage.memory import MemoryIdempotencyStore
@@ -154,8 +152,7 @@ def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
     container.open_incidents = MemoryOpenIncidentStore()
     container.incident_findings = MemoryIncidentFindingsStore()
     container.idempotency = MemoryIdempotencyStore()
-    set_container(container)
-    use_keys_ports(keys)
+    container.keys_ports = keys
     holder = Estate(emulator, None, audit, container, policy_copy(tmp_path))  # type: ignore[arg-type]
     ports = ResponsePorts(
         cognitive=AzureCognitive(clients, polling_interval=0),
@@ -166,8 +163,7 @@ def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
         policy=holder.policy,
     )
     holder.ports = ports
-    use_ports(ports)
+    container.response_ports = ports
+    set_container(container)
     yield holder
-    use_ports(None)
-    use_keys_ports(None)
     reset_container()

@@ -13,7 +13,6 @@ from shared.azure.fakes import FakeCognitive, FakeInventory, FakeKeyProbe, FakeL
 from shared.bootstrap import Container, reset_container, set_container
 from shared.keys.service import KeysPorts
 from shared.keys.slots import KeySlot
-from shared.keys.wiring import use_ports
 from shared.resource_ids import AccountId
 from shared.settings import load_settings
 from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
@@ -98,14 +97,14 @@ def make_world() -> World:
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """Fakes wired into ``keys_ports()`` and a container, with key settings from the environment."""
+    """Fakes wired into the container's ``keys_ports``, with key settings from the environment."""
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
     monkeypatch.setenv("WARDEN_KEY_PROBE_ATTEMPTS", "3")
     settings = load_settings(subscription_ids=[SUB], identity_principal_id=WARDEN)
-    set_container(Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential())))
+    container = Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential()))
     w = make_world()
-    use_ports(w.ports)
+    container.keys_ports = w.ports
+    set_container(container)
     yield w
-    use_ports(None)
     reset_container()

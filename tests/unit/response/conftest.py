@@ -13,11 +13,11 @@ import pytest
 from shared.audit.store import MemoryAuditStore
 from shared.azure.cognitive import AccountPatch, DeploymentInfo
 from shared.azure.fakes import FakeCognitive
+from shared.bootstrap import container, reset_container
 from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, parse_policy
 from shared.resource_ids import AccountId, DeploymentId
 from shared.response.ports import ResponsePorts
-from shared.response.wiring import use_ports
 from shared.storage.breaker import MemoryDisruptiveActionLog
 from shared.storage.memory import MemoryIdempotencyStore
 from shared.storage.snapshots import MemorySnapshotStore
@@ -95,9 +95,9 @@ def fakes() -> Iterator[Fakes]:
         policy=lambda: holder["policy"],
         clock=lambda: NOW,
     )
-    use_ports(ports)
+    container().response_ports = ports
     yield Fakes(cognitive, ports, audit, holder)
-    use_ports(None)
+    reset_container()
 
 
 def activities() -> dict[str, Any]:
