@@ -51,14 +51,15 @@ _audit = logging.getLogger("warden.audit.keys")
 
 QUARANTINE_SOURCE = "key_vault_event"
 # Retries must outlast an activity's idempotency lease: if the host dies inside keys_apply_step,
-# its claim blocks every retry until the lease (IDEMPOTENCY_LEASE_SECONDS) expires, and a shorter
-# retry window would lose the rotation (found by the reliability suite for emergency rotations).
-# The lease is not shortened instead: a takeover while the dead attempt's regeneration is still
-# unrecorded could regenerate the key twice.
-_RETRY_INTERVAL_S = 50
+# its claim blocks every retry until the lease (IDEMPOTENCY_LEASE_SECONDS, 90 s) expires, and a
+# shorter retry window would lose the rotation (found by the reliability suite for emergency
+# rotations). The lease is short because a live step renews it (shared.keys.service._Lease) and
+# checks it is still its own just before writing Key Vault: a dead step's claim frees the key
+# within 90 s, and a regeneration repeated by the retry is harmless (the dead one never wrote).
+_RETRY_INTERVAL_S = 15
 _RETRY = df.RetryOptions(
     first_retry_interval_in_milliseconds=_RETRY_INTERVAL_S * 1000,
-    max_number_of_attempts=IDEMPOTENCY_LEASE_SECONDS // _RETRY_INTERVAL_S + 2,
+    max_number_of_attempts=IDEMPOTENCY_LEASE_SECONDS // _RETRY_INTERVAL_S + 3,
 )
 _LIVE_STATES = {"Running", "Pending", "Completed", "ContinuedAsNew"}
 

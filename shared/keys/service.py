@@ -70,7 +70,11 @@ __all__ = [
 _log = logging.getLogger("warden.keys")
 _audit = logging.getLogger("warden.audit.keys")
 
-IDEMPOTENCY_LEASE_SECONDS = 600
+IDEMPOTENCY_LEASE_SECONDS = 90
+"""The claim a key step holds on its (rotation, step): short, so a host that dies inside the step
+frees it within 90 s, and renewed while the step waits (each probe pause) and just before the
+Key Vault write, so a step that lost its claim (it stalled past the lease and a retry took over
+and regenerated the key again) stops before it writes a key that no longer works."""
 IDEMPOTENCY_TTL_SECONDS = 90 * 86_400
 _CONVENTION_TAGS = {CREDENTIAL_ID.lower(), PROVIDER_ADDRESS.lower(), VALIDITY_PERIOD_DAYS.lower(), ROTATION_ID.lower()}
 
@@ -233,12 +237,13 @@ def apply_key_step(
 
     Requires: accounts/read, accounts/listKeys/action, accounts/regenerateKey/action, and for
     vault writes secrets/get + secrets/set. Raises ``KeyNotProvenError`` (nothing written),
-    ``RotationError``, the ports' errors, and ``AlreadyInProgressError`` when another execution
-    holds the step (Durable retries the activity).
+    ``RotationError``, the ports' errors, ``AlreadyInProgressError`` when another execution
+    holds the step, and ``LeaseLostError`` when another execution took the step over from this
+    one (nothing written; Durable retries the activity, which then finds the other's outcome).
     """
     key = request.idempotency_key
     try:
-        ports.idempotency.begin(key, now=ports.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS)
+        claim = ports.idempotency.begin(key, now=ports.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS)
     except AlreadyCompletedError as done:
         previous = StepOutcome.model_validate(done.result)
         _audit.info(
@@ -248,18 +253,45 @@ def apply_key_step(
             previous.status.value,
         )
         return previous
+    lease = _Lease(ports, key, claim.owner)
     try:
-        outcome = _apply(ports, request, probe_attempts=probe_attempts, probe_delay=probe_delay)
+        outcome = _apply(ports, request, lease, probe_attempts=probe_attempts, probe_delay=probe_delay)
     except BaseException:
-        ports.idempotency.release(key)
+        ports.idempotency.release(key, owner=claim.owner)  # never another execution's claim
         raise
     ports.idempotency.complete(
-        key, outcome.model_dump(mode="json"), now=ports.clock(), ttl_seconds=IDEMPOTENCY_TTL_SECONDS
+        key,
+        outcome.model_dump(mode="json"),
+        now=ports.clock(),
+        ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
+        owner=claim.owner,
     )
     return outcome
 
 
-def _apply(ports: KeysPorts, request: StepRequest, *, probe_attempts: int, probe_delay: timedelta) -> StepOutcome:
+@dataclass(frozen=True, slots=True)
+class _Lease:
+    """This execution's claim on a key step; ``renew`` raises ``LeaseLostError`` once another
+    execution has taken the step over."""
+
+    ports: KeysPorts
+    key: str
+    owner: str
+
+    def renew(self) -> None:
+        self.ports.idempotency.renew(
+            self.key, owner=self.owner, now=self.ports.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS
+        )
+
+    def sleep(self, seconds: float) -> None:
+        """Wait between probes, keeping the claim."""
+        self.ports.sleep(seconds)
+        self.renew()
+
+
+def _apply(
+    ports: KeysPorts, request: StepRequest, lease: _Lease, *, probe_attempts: int, probe_delay: timedelta
+) -> StepOutcome:
     account = request.account_id
     step = request.step
     base_tags: dict[str, str] = {}
@@ -323,6 +355,7 @@ def _apply(ports: KeysPorts, request: StepRequest, *, probe_attempts: int, probe
     new_value = keys.get(step.slot)
     attempts = _prove(
         ports,
+        lease,
         endpoint=info.endpoint,
         value=new_value,
         slot=step.slot,
@@ -332,11 +365,12 @@ def _apply(ports: KeysPorts, request: StepRequest, *, probe_attempts: int, probe
     )
     old_refused: bool | None = None
     if old_value is not None and old_value != new_value:
-        old_refused = _refused(ports, info.endpoint, old_value, probe_attempts, probe_delay)
+        old_refused = _refused(lease, info.endpoint, old_value, probe_attempts, probe_delay)
     version: str | None = None
     expires: datetime | None = None
     if step.write_vault:
         expires = expiry_for(request.now, validity)
+        lease.renew()  # still this execution's step: the key just proven is the account's key
         written = ports.secrets.set_secret(
             request.vault_url,
             request.secret_name,
@@ -372,6 +406,7 @@ def _apply(ports: KeysPorts, request: StepRequest, *, probe_attempts: int, probe
 
 def _prove(
     ports: KeysPorts,
+    lease: _Lease,
     *,
     endpoint: str,
     value: str,
@@ -389,22 +424,22 @@ def _prove(
         except KeyRejectedError:
             if attempt == attempts:
                 break
-            ports.sleep(delay.total_seconds())
+            lease.sleep(delay.total_seconds())
     raise KeyNotProvenError(
         f"{slot.value} of {account} was refused by {endpoint} {attempts} time(s); Key Vault was not written"
     )
 
 
-def _refused(ports: KeysPorts, endpoint: str, value: str, attempts: int, delay: timedelta) -> bool:
+def _refused(lease: _Lease, endpoint: str, value: str, attempts: int, delay: timedelta) -> bool:
     from shared.azure.dataplane import KeyRejectedError
 
     for attempt in range(1, attempts + 1):
         try:
-            ports.probe.check_key(endpoint, value)
+            lease.ports.probe.check_key(endpoint, value)
         except KeyRejectedError:
             return True
         if attempt < attempts:
-            ports.sleep(delay.total_seconds())
+            lease.sleep(delay.total_seconds())
     return False
 
 

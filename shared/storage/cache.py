@@ -51,11 +51,16 @@ class CompletedCache:
             self._remember(key, now + timedelta(minutes=10), done.result)
             raise
 
-    def complete(self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int) -> None:
-        self._store.complete(key, result, now=now, ttl_seconds=ttl_seconds)
+    def renew(self, key: str, *, owner: str, now: datetime, lease_seconds: int) -> IdempotencyRecord:
+        return self._store.renew(key, owner=owner, now=now, lease_seconds=lease_seconds)
+
+    def complete(
+        self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int, owner: str | None = None
+    ) -> None:
+        self._store.complete(key, result, now=now, ttl_seconds=ttl_seconds, owner=owner)
         self._remember(key, now + timedelta(seconds=ttl_seconds), dict(result))
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, *, owner: str | None = None) -> None:
         with self._lock:
             self._done.pop(key, None)
-        self._store.release(key)
+        self._store.release(key, owner=owner)

@@ -16,6 +16,7 @@ from shared.storage.ports import (
     AlreadyInProgressError,
     ConcurrentUpdateError,
     IdempotencyRecord,
+    LeaseLostError,
     QuarantineRecord,
     Watermark,
     result_json,
@@ -91,13 +92,36 @@ class MemoryIdempotencyStore:
                     if record.status == "COMPLETED":
                         raise AlreadyCompletedError(key, dict(record.result or {}))
                     raise AlreadyInProgressError(key)
-            fresh = IdempotencyRecord(key=key, status="INPROGRESS", expires_at=now + timedelta(seconds=lease_seconds))
+            fresh = IdempotencyRecord(
+                key=key,
+                status="INPROGRESS",
+                expires_at=now + timedelta(seconds=lease_seconds),
+                owner=uuid.uuid4().hex,
+            )
             self._items[key] = (fresh, now)
             return fresh
 
-    def complete(self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int) -> None:
+    def _held_by(self, key: str, owner: str) -> bool:
+        existing = self._items.get(key)
+        return existing is not None and existing[0].status == "INPROGRESS" and existing[0].owner == owner
+
+    def renew(self, key: str, *, owner: str, now: datetime, lease_seconds: int) -> IdempotencyRecord:
+        with self._lock:
+            if not self._held_by(key, owner):
+                raise LeaseLostError(key)
+            renewed = IdempotencyRecord(
+                key=key, status="INPROGRESS", expires_at=now + timedelta(seconds=lease_seconds), owner=owner
+            )
+            self._items[key] = (renewed, now)
+            return renewed
+
+    def complete(
+        self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int, owner: str | None = None
+    ) -> None:
         stored = json.loads(result_json(result))
         with self._lock:
+            if owner is not None and not self._held_by(key, owner):
+                raise LeaseLostError(key)
             self._items[key] = (
                 IdempotencyRecord(
                     key=key,
@@ -108,8 +132,9 @@ class MemoryIdempotencyStore:
                 now,
             )
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, *, owner: str | None = None) -> None:
         with self._lock:
             existing = self._items.get(key)
-            if existing is not None and existing[0].status == "INPROGRESS":
+            held = existing is not None and existing[0].status == "INPROGRESS"
+            if held and existing is not None and (owner is None or existing[0].owner == owner):
                 del self._items[key]

@@ -16,6 +16,7 @@ __all__ = [
     "ConcurrentUpdateError",
     "IdempotencyRecord",
     "IdempotencyStore",
+    "LeaseLostError",
     "QuarantineRecord",
     "QuarantineStore",
     "StorageError",
@@ -42,6 +43,15 @@ class AlreadyInProgressError(StorageError):
 
     def __init__(self, key: str) -> None:
         super().__init__(f"operation {key!r} is already in progress")
+        self.key = key
+
+
+class LeaseLostError(StorageError):
+    """This execution no longer holds the idempotency key: its lease expired and another
+    execution took the key over (or the key completed). Stop without changing anything."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"operation {key!r}: this execution's lease was lost to another execution")
         self.key = key
 
 
@@ -125,6 +135,9 @@ class IdempotencyRecord(BaseModel):
     status: str  # INPROGRESS | COMPLETED
     expires_at: datetime
     result: dict[str, Any] | None = None
+    owner: str = ""
+    """A token naming the execution that holds an INPROGRESS record (from ``begin``): ``renew``,
+    ``complete`` and ``release`` given it act only while that execution still holds the key."""
 
 
 class IdempotencyStore(Protocol):
@@ -132,18 +145,28 @@ class IdempotencyStore(Protocol):
 
     ::
 
-        begin(k)  --create-->  INPROGRESS(lease)  --complete(k, r)-->  COMPLETED(r, ttl)
+        begin(k)  --create-->  INPROGRESS(lease, owner)  --complete(k, r)-->  COMPLETED(r, ttl)
            |  exists & COMPLETED & fresh   -> AlreadyCompletedError(result)
            |  exists & INPROGRESS & leased -> AlreadyInProgressError
-           |  exists & expired             -> taken over (conditional on its etag)
+           |  exists & expired             -> taken over (conditional on its etag), new owner
+        renew(k, owner) extends the lease while ``owner`` still holds it (LeaseLostError if not).
         release(k) deletes an INPROGRESS record after a failure so a retry may run.
+
+    A long operation holds a short lease and renews it as it goes, so a host that dies with it
+    frees the key within one lease, and an execution that lost its key (it stalled past the
+    lease and another took over) finds out at its next ``renew`` before it changes anything.
+    ``complete`` and ``release`` with ``owner`` act only while that owner holds the key.
     """
 
     def begin(self, key: str, *, now: datetime, lease_seconds: int) -> IdempotencyRecord: ...
 
-    def complete(self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int) -> None: ...
+    def renew(self, key: str, *, owner: str, now: datetime, lease_seconds: int) -> IdempotencyRecord: ...
 
-    def release(self, key: str) -> None: ...
+    def complete(
+        self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int, owner: str | None = None
+    ) -> None: ...
+
+    def release(self, key: str, *, owner: str | None = None) -> None: ...
 
 
 def result_json(result: dict[str, Any]) -> str:

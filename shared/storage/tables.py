@@ -29,6 +29,7 @@ from shared.storage.ports import (
     AlreadyInProgressError,
     ConcurrentUpdateError,
     IdempotencyRecord,
+    LeaseLostError,
     QuarantineRecord,
     StorageError,
     Watermark,
@@ -208,16 +209,18 @@ class TableIdempotencyStore:
         client = self._table.client()
         row = record_key(key)
         expires = now + timedelta(seconds=lease_seconds)
+        owner = uuid.uuid4().hex
         entity = {
             "PartitionKey": self._partition,
             "RowKey": row,
             "Key": key[:1000],
             "Status": "INPROGRESS",
             "ExpiresAt": expires.astimezone(UTC),
+            "Owner": owner,
         }
         try:
             client.create_entity(entity)
-            return IdempotencyRecord(key=key, status="INPROGRESS", expires_at=expires)
+            return IdempotencyRecord(key=key, status="INPROGRESS", expires_at=expires, owner=owner)
         except ResourceExistsError:
             pass
         existing = client.get_entity(self._partition, row)
@@ -234,9 +237,34 @@ class TableIdempotencyStore:
             )
         except (ResourceModifiedError, HttpResponseError) as exc:
             raise AlreadyInProgressError(key) from exc
-        return IdempotencyRecord(key=key, status="INPROGRESS", expires_at=expires)
+        return IdempotencyRecord(key=key, status="INPROGRESS", expires_at=expires, owner=owner)
 
-    def complete(self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int) -> None:
+    def _held(self, key: str, owner: str) -> tuple[TableClient, dict[str, Any], str]:
+        """The INPROGRESS entity ``owner`` holds and its etag; ``LeaseLostError`` otherwise."""
+        client = self._table.client()
+        try:
+            existing = client.get_entity(self._partition, record_key(key))
+        except ResourceNotFoundError:
+            raise LeaseLostError(key) from None
+        if existing["Status"] != "INPROGRESS" or existing.get("Owner") != owner:
+            raise LeaseLostError(key)
+        return client, dict(existing), str(existing.metadata["etag"])
+
+    def renew(self, key: str, *, owner: str, now: datetime, lease_seconds: int) -> IdempotencyRecord:
+        client, entity, etag = self._held(key, owner)
+        expires = now + timedelta(seconds=lease_seconds)
+        entity["ExpiresAt"] = expires.astimezone(UTC)
+        try:
+            client.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except (ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise LeaseLostError(key) from exc
+        return IdempotencyRecord(key=key, status="INPROGRESS", expires_at=expires, owner=owner)
+
+    def complete(
+        self, key: str, result: dict[str, Any], *, now: datetime, ttl_seconds: int, owner: str | None = None
+    ) -> None:
         entity = {
             "PartitionKey": self._partition,
             "RowKey": record_key(key),
@@ -245,15 +273,24 @@ class TableIdempotencyStore:
             "ExpiresAt": (now + timedelta(seconds=ttl_seconds)).astimezone(UTC),
             "Result": result_json(result),
         }
-        self._table.client().upsert_entity(entity, mode=UpdateMode.REPLACE)
+        if owner is None:
+            self._table.client().upsert_entity(entity, mode=UpdateMode.REPLACE)
+            return
+        client, _, etag = self._held(key, owner)
+        try:
+            client.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except (ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise LeaseLostError(key) from exc
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, *, owner: str | None = None) -> None:
         client = self._table.client()
         try:
             existing = client.get_entity(self._partition, record_key(key))
         except ResourceNotFoundError:
             return
-        if existing["Status"] == "INPROGRESS":
+        if existing["Status"] == "INPROGRESS" and (owner is None or existing.get("Owner") == owner):
             client.delete_entity(
                 self._partition,
                 record_key(key),

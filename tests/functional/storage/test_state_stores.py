@@ -18,6 +18,7 @@ from shared.storage.ports import (
     AlreadyCompletedError,
     AlreadyInProgressError,
     ConcurrentUpdateError,
+    LeaseLostError,
     Watermark,
 )
 from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
@@ -158,6 +159,51 @@ def test_release_after_failure_lets_a_retry_run(service: TableServiceClient | No
     store.release(key)  # a completed record is never released
     with pytest.raises(AlreadyCompletedError):
         store.begin(key, now=T0 + timedelta(seconds=2), lease_seconds=600)
+
+
+def test_a_renewed_lease_is_not_taken_over(service: TableServiceClient | None) -> None:
+    store = idem(service)
+    key = "rotate:" + uuid.uuid4().hex
+    mine = store.begin(key, now=T0, lease_seconds=60)
+    assert mine.owner
+    store.renew(key, owner=mine.owner, now=T0 + timedelta(seconds=50), lease_seconds=60)
+    with pytest.raises(AlreadyInProgressError):  # would have expired at T0 + 60 without the renewal
+        store.begin(key, now=T0 + timedelta(seconds=100), lease_seconds=60)
+    store.complete(key, {"done": 1}, now=T0 + timedelta(seconds=101), ttl_seconds=600, owner=mine.owner)
+    with pytest.raises(AlreadyCompletedError):
+        store.begin(key, now=T0 + timedelta(seconds=102), lease_seconds=60)
+
+
+def test_an_execution_that_lost_its_lease_changes_nothing(service: TableServiceClient | None) -> None:
+    store = idem(service)
+    key = "rotate:" + uuid.uuid4().hex
+    stalled = store.begin(key, now=T0, lease_seconds=60)
+    taker = store.begin(key, now=T0 + timedelta(seconds=61), lease_seconds=60)  # the stalled one's lease expired
+    assert taker.owner and taker.owner != stalled.owner
+    with pytest.raises(LeaseLostError):
+        store.renew(key, owner=stalled.owner, now=T0 + timedelta(seconds=62), lease_seconds=60)
+    with pytest.raises(LeaseLostError):
+        store.complete(key, {"stale": True}, now=T0 + timedelta(seconds=62), ttl_seconds=600, owner=stalled.owner)
+    store.release(key, owner=stalled.owner)  # not its key any more: the taker's claim stays
+    with pytest.raises(AlreadyInProgressError):
+        store.begin(key, now=T0 + timedelta(seconds=63), lease_seconds=60)
+    store.complete(key, {"taker": True}, now=T0 + timedelta(seconds=64), ttl_seconds=600, owner=taker.owner)
+    with pytest.raises(AlreadyCompletedError) as info:
+        store.begin(key, now=T0 + timedelta(seconds=65), lease_seconds=60)
+    assert info.value.result == {"taker": True}
+    with pytest.raises(LeaseLostError):  # a completed key is nobody's lease
+        store.renew(key, owner=taker.owner, now=T0 + timedelta(seconds=66), lease_seconds=60)
+
+
+def test_release_by_the_owner_frees_the_key(service: TableServiceClient | None) -> None:
+    store = idem(service)
+    key = "k:" + uuid.uuid4().hex
+    mine = store.begin(key, now=T0, lease_seconds=600)
+    store.release(key, owner=mine.owner)
+    again = store.begin(key, now=T0 + timedelta(seconds=1), lease_seconds=600)
+    with pytest.raises(LeaseLostError):
+        store.renew(key, owner=mine.owner, now=T0 + timedelta(seconds=2), lease_seconds=600)
+    assert again.owner != mine.owner
 
 
 def test_keys_with_table_unsafe_characters_work(service: TableServiceClient | None) -> None:

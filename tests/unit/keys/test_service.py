@@ -8,9 +8,15 @@ import pytest
 
 from shared.keys.policy import KeyPolicy
 from shared.keys.rotation import KeyStep, StepRequest, StepStatus, rotation_instance_id
-from shared.keys.service import KeyNotProvenError, RotationError, apply_key_step, classify_key_vault_event
+from shared.keys.service import (
+    IDEMPOTENCY_LEASE_SECONDS,
+    KeyNotProvenError,
+    RotationError,
+    apply_key_step,
+    classify_key_vault_event,
+)
 from shared.keys.slots import KeySlot
-from shared.storage.ports import AlreadyInProgressError
+from shared.storage.ports import AlreadyInProgressError, LeaseLostError
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, VAULT, World
 from tests.unit.keys.samples import near_expiry
 
@@ -109,6 +115,53 @@ def test_a_step_in_progress_elsewhere_fails_so_durable_retries_later(world: Worl
     with pytest.raises(AlreadyInProgressError):
         apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
     assert world.cognitive.calls["regenerate_key"] == 0
+
+
+def test_a_step_that_waits_longer_than_its_lease_keeps_its_claim(world: World) -> None:
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    world.probe.reject_next = 3
+    contested: list[str] = []
+
+    def slow_sleep(seconds: float) -> None:
+        world.clock.advance(timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS - 10))
+        try:  # a duplicate delivery arrives while this step waits for the key to propagate
+            world.idempotency.begin(request.idempotency_key, now=world.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS)
+            contested.append("taken over")
+        except AlreadyInProgressError:
+            contested.append("refused")
+
+    world.ports.sleep = slow_sleep
+    outcome = apply_key_step(world.ports, request, probe_attempts=4, probe_delay=timedelta(seconds=1))
+    assert outcome.status is StepStatus.SUCCEEDED and outcome.probe_attempts == 4
+    assert contested == ["refused"] * 3  # 3 x 80 s waited, far past one 90 s lease
+    assert world.cognitive.calls["regenerate_key"] == 1
+
+
+def test_a_step_that_lost_its_claim_never_writes_key_vault(world: World) -> None:
+    """A step stalls past its lease; the retry takes the step over, regenerates and writes. When
+    the stalled step wakes up, the key it proved is no longer the account's key: it must stop."""
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    world.probe.reject_next = 1
+    retry: list[StepStatus] = []
+
+    def stall(seconds: float) -> None:
+        world.clock.advance(timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS + 1))
+        if not retry:
+            world.ports.sleep = lambda _s: None
+            taken = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+            retry.append(taken.status)
+
+    world.ports.sleep = stall
+    with pytest.raises(LeaseLostError):
+        apply_key_step(world.ports, request, probe_attempts=3, probe_delay=timedelta(seconds=1))
+    assert retry == [StepStatus.SUCCEEDED]
+    assert world.cognitive.calls["regenerate_key"] == 2
+    assert world.secrets.calls["set_secret"] == 1  # only the retry wrote
+    assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
+    again = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+    assert again.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 2
 
 
 def test_a_secret_rotated_by_someone_else_supersedes_the_step(world: World) -> None:
