@@ -141,7 +141,7 @@ def incident_orchestrator(context: df.DurableOrchestrationContext) -> Any:
 @bp.orchestration_trigger(context_name="context", orchestration=RESTORE_ORCHESTRATOR)
 def restore_incident(context: df.DurableOrchestrationContext) -> Any:
     """Undo an incident's containment from its snapshots, after one approver agrees."""
-    return (yield from restore_orchestration(context, gate_available=APPROVAL_GATE_AVAILABLE))
+    return (yield from restore_orchestration(context, gate_available=APPROVAL_GATE_AVAILABLE, retry=_RETRY))
 
 
 def _correlation_key(finding: dict[str, Any]) -> str:

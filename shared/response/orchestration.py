@@ -353,6 +353,31 @@ def _rotation_result(step: ResponseStep, output: Any) -> StepResult:
     )
 
 
+def _await_wave(
+    context: Any, wave: list[ResponseStep], tasks: list[Any]
+) -> Generator[Any, Any, tuple[list[Any], dict[str, str]]]:
+    """Wait for one wave's tasks: their outputs, and for each step whose activity kept failing
+    (not an Azure error: those are results) what went wrong."""
+    failures: dict[str, str] = {}
+    try:
+        outputs: list[Any] = yield context.task_all(tasks)
+    except Exception:
+        # task_all fails at the first failure while its siblings may still run: wait for each
+        # one and record what it really did, so a step that succeeded is not reported failed.
+        outputs = []
+        for step, task in zip(wave, tasks, strict=True):
+            try:
+                outputs.append((yield task))
+            except Exception as exc:
+                outputs.append(None)
+                failures[step.id] = f"the step could not run: {exc}"[:2000]
+    return outputs, failures
+
+
+def _could_not_run(step: ResponseStep, error: str) -> StepResult:
+    return StepResult(step_id=step.id, action=step.action, target=step.target, status=StepStatus.FAILED, error=error)
+
+
 def _execute(
     context: Any,
     view: StatusView,
@@ -395,30 +420,11 @@ def _execute(
             else:
                 tasks.append(context.call_activity(ACTIVITY_EXECUTE, request))
         view.publish(context, "executing")
-        outputs: list[Any] = []
-        failures: dict[str, str] = {}
-        try:
-            outputs = yield context.task_all(tasks)
-        except Exception:  # an activity kept failing (not an Azure error: those are results)
-            # task_all fails at the first failure while its siblings may still run: wait for each
-            # one and record what it really did, so a step that succeeded is not reported failed.
-            outputs = []
-            for step, task in zip(wave, tasks, strict=True):
-                try:
-                    outputs.append((yield task))
-                except Exception as exc:
-                    outputs.append(None)
-                    failures[step.id] = f"the step could not run: {exc}"[:2000]
+        outputs, failures = yield from _await_wave(context, wave, tasks)
         recorded = []
         for step, output in zip(wave, outputs, strict=True):
             if step.id in failures:
-                result = StepResult(
-                    step_id=step.id,
-                    action=step.action,
-                    target=step.target,
-                    status=StepStatus.FAILED,
-                    error=failures[step.id],
-                )
+                result = _could_not_run(step, failures[step.id])
                 view.set_result(result)
                 done.append((step, result))
                 continue
@@ -603,7 +609,7 @@ def incident_orchestration(
     }
 
 
-def restore_orchestration(context: Any, *, gate_available: bool) -> Orchestration:
+def restore_orchestration(context: Any, *, gate_available: bool, retry: Any = None) -> Orchestration:
     """Re-apply an incident's snapshots after one approver agrees (see ``shared.response.restore``).
 
     Input: ``{"incident_id", "requested_by", "reason"}``. Output: ``{"incident_id", "status",
@@ -652,21 +658,26 @@ def restore_orchestration(context: Any, *, gate_available: bool) -> Orchestratio
     for wave in _waves(approved):
         for step in wave:
             view.update(step.id, status=StepStatus.RUNNING.value)
-        outputs = yield context.task_all(
-            [
-                context.call_activity(
-                    ACTIVITY_RESTORE_STEP,
-                    {
-                        "incident_id": incident_id,
-                        "step": s.model_copy(update={"id": s.id.removeprefix("restore-")}).model_dump(mode="json"),
-                        "approved_by": [d.approver_id for d in decided[s.id].decided_by],
-                    },
-                )
-                for s in wave
-            ]
-        )
+        requests = [
+            {
+                "incident_id": incident_id,
+                "step": s.model_copy(update={"id": s.id.removeprefix("restore-")}).model_dump(mode="json"),
+                "approved_by": [d.approver_id for d in decided[s.id].decided_by],
+            }
+            for s in wave
+        ]
+        tasks = [
+            context.call_activity_with_retry(ACTIVITY_RESTORE_STEP, retry, r)
+            if retry is not None
+            else context.call_activity(ACTIVITY_RESTORE_STEP, r)
+            for r in requests
+        ]
+        outputs, failures = yield from _await_wave(context, wave, tasks)
         for step, output in zip(wave, outputs, strict=True):
-            result = StepResult.model_validate(_loads(output))
+            if step.id in failures:
+                result = _could_not_run(step, failures[step.id])
+            else:
+                result = StepResult.model_validate(_loads(output))
             view.update(step.id, status=result.status.value, detail=result.detail, error=result.error)
             results.append(result)
     good = {StepStatus.SUCCEEDED, StepStatus.NO_OP}

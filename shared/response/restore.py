@@ -17,10 +17,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from shared.audit.chain import AuditEvent
-from shared.azure.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError
+from shared.azure.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError, CognitiveTransientError
 from shared.policy import owners_for
 from shared.resource_ids import AccountId, DeploymentId, parse_resource_id
-from shared.response.actions import INCIDENT_TAG, deployment_from_dict, deployment_to_dict
+from shared.response.actions import (
+    INCIDENT_TAG,
+    LEASE_SECONDS,
+    StepInProgressError,
+    deployment_from_dict,
+    deployment_to_dict,
+)
 from shared.response.models import RestoreItem, RestorePlan
 from shared.response.ports import ResponsePorts, audit_once
 from shared.response.triage import approval_settings
@@ -169,31 +175,42 @@ def restore_step(
     ports: ResponsePorts, incident_id: str, step: ResponseStep, *, approved_by: tuple[str, ...] = ()
 ) -> StepResult:
     """Re-apply the snapshot of ``step``, once (idempotency key ``restore:{incident}:{step}``),
-    and audit it. Azure failures give ``FAILED`` (and release the key so a re-run can retry)."""
+    and audit it. A permanent Azure failure gives ``FAILED`` (and releases the key so a re-run can
+    retry); a transient one (``CognitiveTransientError``) and a step another run holds
+    (``StepInProgressError``: its claim lasts ``LEASE_SECONDS``, so a host that died with it frees
+    it quickly) are raised for the orchestrator's retry policy. Every restore re-reads the state
+    first, so a repeated attempt is a ``NO_OP``."""
     key = f"restore:{incident_id}:{step.id}"
     now = ports.clock()
     try:
-        ports.idempotency.begin(key, now=now, lease_seconds=600)
+        claim = ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
     except AlreadyCompletedError as done:
         return StepResult.model_validate(done.result["result"])
-    except AlreadyInProgressError:
-        return _result(step, StepStatus.FAILED, "", error="this restore step is running elsewhere; retry later")
-    snapshot = ports.snapshots.get(incident_id, step.id)
+    except AlreadyInProgressError as busy:
+        raise StepInProgressError(f"restore step {step.id} of {incident_id} is running elsewhere") from busy
     try:
-        if snapshot is None:
-            result = _result(step, StepStatus.SKIPPED, "no snapshot for this step")
-        else:
-            result = _apply(ports, snapshot, step)
-    except CognitiveError as exc:
-        result = _result(step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
+        snapshot = ports.snapshots.get(incident_id, step.id)
+        try:
+            if snapshot is None:
+                result = _result(step, StepStatus.SKIPPED, "no snapshot for this step")
+            else:
+                result = _apply(ports, snapshot, step)
+        except CognitiveTransientError:
+            raise  # released below; the orchestrator's retry restores the step again
+        except CognitiveError as exc:
+            result = _result(step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
     except BaseException:
-        ports.idempotency.release(key)
+        ports.idempotency.release(key, owner=claim.owner)
         raise
     if result.status is StepStatus.FAILED:
-        ports.idempotency.release(key)
+        ports.idempotency.release(key, owner=claim.owner)
     else:
         ports.idempotency.complete(
-            key, {"result": result.model_dump(mode="json")}, now=ports.clock(), ttl_seconds=RESULT_TTL_SECONDS
+            key,
+            {"result": result.model_dump(mode="json")},
+            now=ports.clock(),
+            ttl_seconds=RESULT_TTL_SECONDS,
+            owner=claim.owner,
         )
     action = f"restore.{result.status.value}"
     audit_once(

@@ -20,6 +20,7 @@ class Call:
     name: str
     payload: Any
     instance_id: str | None = None
+    retry: Any = None  # the RetryOptions of call_activity_with_retry
 
 
 @dataclass
@@ -52,7 +53,7 @@ class FakeContext:
         return Call("activity", name, payload)
 
     def call_activity_with_retry(self, name: str, retry: Any, payload: Any) -> Call:
-        return Call("activity", name, payload)
+        return Call("activity", name, payload, retry=retry)
 
     def call_sub_orchestrator(self, name: str, payload: Any, instance_id: str | None = None) -> Call:
         return Call("sub", name, payload, instance_id)

@@ -219,6 +219,33 @@ def test_restore_reapplies_snapshots_after_approval(fakes: Fakes) -> None:
     assert fakes.actions(context.instance_id).count("restore.succeeded") == 2
 
 
+def test_a_restore_step_that_keeps_failing_is_reported_and_its_sibling_still_restored(fakes: Fakes) -> None:
+    context = _context()
+    _run(context)
+    restore = FakeContext(
+        input={"incident_id": context.instance_id, "requested_by": "bob"},
+        activities=activities(),
+        instance_id=f"{context.instance_id}:restore",
+    )
+    real = restore.activities["incident_restore_step"]
+
+    def flaky(payload: Any) -> Any:
+        if payload["step"]["target"].lower().endswith("/deployments/gpt-4o"):
+            raise RuntimeError("the worker crashed")
+        return real(payload)
+
+    restore.activities["incident_restore_step"] = flaky
+    output = drive(restore_orchestration, restore, gate_available=False, retry=object())
+    assert output["status"] == "partial"
+    steps = {s["step_id"]: s for s in output["steps"]}
+    assert steps["restore-s1-switch-rai-policy"]["status"] == "failed"
+    assert "the worker crashed" in steps["restore-s1-switch-rai-policy"]["error"]
+    assert steps["restore-s2-tag-resource"]["status"] == "succeeded"
+    assert "warden-incident" not in fakes.cognitive.get_account(ACCOUNT).tags
+    retried = [c for c in restore.calls if c.name == "incident_restore_step"]
+    assert retried and all(c.retry is not None for c in retried)  # the retry policy reaches each step
+
+
 @pytest.mark.parametrize("outcome", ["rejected", "expired"])
 def test_restore_changes_nothing_without_approval(fakes: Fakes, outcome: str) -> None:
     context = _context()
