@@ -150,9 +150,11 @@ class ApprovalService:
             _log.exception("could not record a notification outcome on %s", instance_id)
 
     def close(self, instance_id: str) -> dict[str, Any]:
-        """The gate's output for a decided record, with the outcome audited once."""
+        """The gate's output for a decided record, with the outcome audited once (and any recorded
+        decision whose audit record was lost, first: see ``_audit_decisions``)."""
         record = self.get_record(instance_id)
         result = record.result()
+        self._audit_decisions(record)
         self._audit_once(
             record,
             action=f"approval.closed.{record.status.value}",
@@ -222,25 +224,7 @@ class ApprovalService:
                 updated = self.store.update(record.model_copy(update=update))
             except ConcurrentUpdateError:
                 continue  # someone decided at the same moment: re-read and re-check
-            self.audit.append(
-                AuditEvent(
-                    at=now,
-                    actor=f"{principal.name} <{principal.id}>"[:300],
-                    action="approval.approve" if approve else "approval.reject",
-                    incident_id=incident_id,
-                    target=str(record.step.target),
-                    reason=justification,
-                    details={
-                        "step_id": step_id,
-                        "decision_id": decision.decision_id,
-                        "approver_id": principal.id,
-                        "approver_name": principal.name,
-                        "channel": channel,
-                        "conflicted": conflicted,
-                        "status_after": status.value,
-                    },
-                )
-            )
+            self.audit.append(_decision_event(updated, decision, status))
             _log.info(
                 "approval %s of %s step %s by %s via %s -> %s",
                 "granted" if approve else "refused",
@@ -254,6 +238,20 @@ class ApprovalService:
         raise DecisionRefusedError(409, "the step kept changing while your decision was recorded; reload and try again")
 
     # -- helpers ---------------------------------------------------------------------------
+    def _audit_decisions(self, record: ApprovalRecord) -> None:
+        """Audit each recorded decision the trail lacks (by ``decision_id``): the host serving a
+        decision can die between recording it and auditing it, and the record is the truth."""
+        audited = {
+            r.details.get("decision_id")
+            for r in self.audit.records(incident_id=record.incident_id)
+            if r.action in ("approval.approve", "approval.reject")
+        }
+        for index, decision in enumerate(record.decisions, start=1):
+            if decision.decision_id not in audited:
+                _log.warning("auditing decision %s of %s late", decision.decision_id, record.instance_id)
+                status = outcome(record, record.decisions[:index])
+                self.audit.append(_decision_event(record, decision, status, late=True))
+
     def _audit_once(
         self, record: ApprovalRecord, *, action: str, actor: str, reason: str, details: dict[str, Any]
     ) -> None:
@@ -271,3 +269,29 @@ class ApprovalService:
                 details={"step_id": record.step_id, **details},
             )
         )
+
+
+def _decision_event(
+    record: ApprovalRecord, decision: RecordedDecision, status: ApprovalStatus, *, late: bool = False
+) -> AuditEvent:
+    """The audit record of one decision (``late``: written by the gate, not by the request)."""
+    details: dict[str, Any] = {
+        "step_id": record.step_id,
+        "decision_id": decision.decision_id,
+        "approver_id": decision.approver_id,
+        "approver_name": decision.approver_name,
+        "channel": decision.channel,
+        "conflicted": decision.conflicted,
+        "status_after": status.value,
+    }
+    if late:
+        details["audited_late"] = True
+    return AuditEvent(
+        at=decision.decided_at,
+        actor=f"{decision.approver_name} <{decision.approver_id}>"[:300],
+        action="approval.approve" if decision.approved else "approval.reject",
+        incident_id=record.incident_id,
+        target=str(record.step.target),
+        reason=decision.justification,
+        details=details,
+    )

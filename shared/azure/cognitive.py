@@ -9,9 +9,12 @@ Key values are returned only by ``list_keys`` and ``regenerate_key``, inside ``A
 (whose ``repr`` hides them). Both register the values with the log redactor before returning.
 
 Errors: every method raises ``CognitiveNotFoundError`` when the account / deployment / policy
-does not exist, ``CognitiveAccessDeniedError`` naming the missing permission on 401/403, and
-``CognitiveError`` for any other failure. Permissions are the ARM actions of a custom
-"Warden rotator/containment" role (built-in alternative: Cognitive Services Contributor).
+does not exist, ``CognitiveAccessDeniedError`` naming the missing permission on 401/403,
+``CognitiveTransientError`` when trying again later may succeed (throttled, busy, a server
+error, or a long-running operation that ended ``Failed`` with a transient error code such as
+``InternalServerError``), and ``CognitiveError`` for any other failure. Permissions are the ARM
+actions of a custom "Warden rotator/containment" role (built-in alternative: Cognitive Services
+Contributor).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "ContentFilter",
     "DeploymentInfo",
     "RaiPolicyInfo",
+    "is_transient_operation_failure",
     "is_transient_status",
 ]
 
@@ -62,13 +66,38 @@ class CognitiveAccessDeniedError(CognitiveError):
 
 class CognitiveTransientError(CognitiveError):
     """Throttled (HTTP 429), busy (HTTP 409: another operation is in progress on the resource)
-    or a server error (HTTP 408, 5xx) that outlasted the SDK's own retries: trying again later
-    may succeed."""
+    or a server error (HTTP 408, 5xx) that outlasted the SDK's own retries, or a long-running
+    operation that ended ``Failed`` with a transient error code (``is_transient_operation_failure``):
+    trying again later may succeed."""
 
 
 def is_transient_status(status: int | None) -> bool:
     """HTTP statuses worth another try later: 408, 409, 429 and 5xx."""
     return status is not None and (status in (408, 409, 429) or 500 <= status <= 599)
+
+
+_TRANSIENT_OPERATION_CODES = frozenset(
+    {
+        "internalservererror",
+        "internalerror",
+        "serviceunavailable",
+        "serverbusy",
+        "gatewaytimeout",
+        "requesttimeout",
+        "operationtimedout",
+        "toomanyrequests",
+        "conflict",
+        "anotheroperationinprogress",
+    }
+)
+
+
+def is_transient_operation_failure(code: str | None) -> bool:
+    """Whether a long-running operation that ended ``Failed`` with error ``code`` is worth another
+    try later: the service's own failures (``InternalServerError``, ``ServiceUnavailable``, time-outs,
+    throttling, another operation in progress), not the request's (``InsufficientQuota``,
+    ``ScopeLocked``, an invalid property...)."""
+    return (code or "").strip().lower() in _TRANSIENT_OPERATION_CODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +272,11 @@ def _call(what: str, permission: str, fn: Callable[[], T]) -> T:
                 f"{what}: access denied (HTTP 403); Warden's identity needs {permission}"
             ) from None
         code = getattr(exc.error, "code", None) if exc.error is not None else None
+        if exc.status_code is not None and 200 <= exc.status_code <= 299:
+            # A long-running operation that ended Failed: the poll saying so answered 2xx, so only
+            # the operation's error code tells a transient failure (retry the step) from a real one.
+            failure = CognitiveTransientError if is_transient_operation_failure(code) else CognitiveError
+            raise failure(f"{what}: the operation ended Failed ({code or 'no error code'})") from None
         error = CognitiveTransientError if is_transient_status(exc.status_code) else CognitiveError
         raise error(f"{what}: HTTP {exc.status_code} {code or exc.reason or ''}".rstrip()) from None
 

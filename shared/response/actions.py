@@ -18,9 +18,11 @@
 
 A failed Azure call yields ``FAILED`` with the error (naming resource and permission); the
 idempotency record is released so a re-run can complete the step. A transient one (throttled or
-a server error that outlasted the SDK's retries) is raised instead, so the orchestrator's retry
-policy runs the step again; every action re-reads the state first, so a re-run after a partial
-attempt is a ``NO_OP``.
+a server error that outlasted the SDK's retries, or a long-running operation that ended
+``Failed`` with a transient error code) is raised instead, so the orchestrator's retry policy
+runs the step again; every action re-reads the state first, so a re-run after a partial
+attempt is a ``NO_OP`` — except on a deployment left ``Failed`` by the earlier write, which is
+written again.
 
 The idempotency claim's lease (``LEASE_SECONDS``) is short on purpose: an attempt killed with
 its host leaves the claim behind, and the re-delivered or retried activity must be able to take
@@ -243,7 +245,10 @@ class _Executor:
         current = self.ports.cognitive.get_deployment(self.deployment_id)
         _require_settled(f"deployment {self.deployment_id}", current.provisioning_state)
         before = deployment_to_dict(current)
-        if (current.rai_policy_name or "").lower() == wanted.lower():
+        # A deployment whose last write ended Failed (e.g. an earlier attempt's PUT) may already
+        # carry the policy name without running with it: write it again, never a no-op.
+        failed = (current.provisioning_state or "").lower() == "failed"
+        if (current.rai_policy_name or "").lower() == wanted.lower() and not failed:
             return _result(step, StepStatus.NO_OP, f"already on RAI policy {wanted}", before=before, after=before)
         if self.dry_run:
             return _result(
@@ -269,12 +274,12 @@ class _Executor:
                 )
             self.ports.cognitive.create_or_update_rai_policy(definition)
             created = f"; created RAI policy {wanted} from Warden's definition"
-        self.snapshot(before)
+        before = self.snapshot(before)  # an earlier attempt's snapshot is the state before
         after = self.ports.cognitive.create_or_update_deployment(replace(current, rai_policy_name=wanted))
         return _result(
             step,
             StepStatus.SUCCEEDED,
-            f"RAI policy {current.rai_policy_name} -> {after.rai_policy_name}{created}",
+            f"RAI policy {before.get('rai_policy_name')} -> {after.rai_policy_name}{created}",
             before=before,
             after=deployment_to_dict(after),
         )
@@ -526,6 +531,7 @@ def _verify_once(ports: ResponsePorts, incident_id: str, result: StepResult, ste
             dep = ports.cognitive.get_deployment(target)
             wanted = str(step.parameters.get("rai_policy") or "")
             ok = (dep.rai_policy_name or "").lower() == wanted.lower()
+            ok = ok and (dep.provisioning_state or "").lower() != "failed"  # named but not running with it
             return VerifyOutcome(step_id=step.id, verified=ok, observed={"rai_policy_name": dep.rai_policy_name})
         if step.action is ActionKind.DELETE_DEPLOYMENT and isinstance(target, DeploymentId):
             try:

@@ -5,6 +5,10 @@ The stack is ``cli.stack.LocalStack`` (Azurite and devhost as processes; devhost
 restarted with ``restart_devhost(kill=True)``) with one change: the emulator's loopback server
 runs in the test process (``emulator.server.EmulatorServer``), so the test reads its state
 directly — including the ``AzureActivity`` rows every effective ARM write appends, per resource.
+
+The approvals HTTP API (``docs/openapi.yaml``) is called as App Service Authentication would
+front it: an ``X-MS-CLIENT-PRINCIPAL`` header carrying the approver app role
+(``approvals_call``; ``None`` when devhost is down).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +35,7 @@ from emulator.tenant import load_tenant
 from shared.audit.store import TableAuditStore
 from shared.models import incident_instance_id
 from tests.alertgen import alert_id_for, make_alert
+from tests.approvals_support import headers_for
 
 SUBSCRIPTION = "5e1a7c3b-2d4f-4a6b-8c9d-0e1f2a3b4c5d"
 RESOURCE_GROUP = "rg-reliability"
@@ -108,6 +114,22 @@ class Case:
             "credential_theft": ("s1-rotate-key-emergency",),
         }[self.kind]
 
+    @property
+    def owner(self) -> str:
+        """The account's owner (its ``owner`` tag): conflicted on its own approvals."""
+        return f"team-{self.index % 7}@contoso.com"
+
+    def step_write(self, step_id: str) -> tuple[str, str]:
+        """The ``(resource id, operation)`` of the ``AzureActivity`` row a changing step's ARM
+        write appends (lower case, as ``activity_writes`` counts them)."""
+        resource, operation = {
+            "s1-switch-rai-policy": (f"{self.account_id}/deployments/chat", "accounts/deployments/write"),
+            "s2-tag-resource": (self.account_id, "accounts/write"),
+            "s1-deny-public-network": (self.account_id, "accounts/write"),
+            "s1-delete-deployment": (f"{self.account_id}/deployments/experiment", "accounts/deployments/delete"),
+        }[step_id]
+        return resource.lower(), f"microsoft.cognitiveservices/{operation}"
+
 
 def cases(count: int, seed: int, kinds: tuple[str, ...] = KINDS) -> list[Case]:
     """``count`` incidents spread evenly over the playbooks of ``kinds``, shuffled by ``seed``."""
@@ -176,15 +198,25 @@ def tenant(all_cases: list[Case]) -> dict[str, Any]:
     }
 
 
-def write_policy(path: Path) -> Path:
+def write_policy(
+    path: Path,
+    *,
+    gated: Mapping[str, Mapping[str, str]] | None = None,
+    approvals: Mapping[str, Any] | None = None,
+) -> Path:
     """The shipped policy with every changing step of the four playbooks automatic (no human
     needed; emergency rotation then may not require approval), the circuit breaker out of reach
-    and deletion of a model's last deployment allowed."""
+    and deletion of a model's last deployment allowed.
+
+    ``gated`` ({playbook: {action: one_approver | two_approvers}}) puts those steps behind the
+    approval gate instead; ``approvals`` replaces keys of the policy's ``approvals`` section
+    (timeout, reminder_interval, escalation...)."""
     policy = yaml.safe_load((ROOT / "policy.yaml").read_text(encoding="utf-8"))
     policy["keys"]["emergency_rotation_requires_approval"] = False
     for name in ("contain-prompt-attack", "close-public-network", "remove-unapproved-deployment", "rotate-exposed-key"):
         for step in policy["playbooks"][name]["steps"]:
-            step["approval"] = "automatic"
+            step["approval"] = (gated or {}).get(name, {}).get(step["action"], "automatic")
+    policy["approvals"].update(approvals or {})
     policy["guards"]["max_disruptive_actions_per_hour"] = 10_000
     policy["guards"]["allow_delete_last_deployment"] = True
     path.write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
@@ -435,3 +467,53 @@ def audit_summary(stack: ReliabilityStack, all_cases: list[Case]) -> tuple[Any, 
             suffix = f":{step}" if step else f":{stage}" if stage else ""
             per[record.incident_id][record.action + suffix] += 1
     return report, per
+
+
+# --------------------------------------------------------------------------------------------
+# The approvals HTTP API (docs/openapi.yaml), as an approver behind App Service Authentication
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiAnswer:
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def error_code(self) -> str | None:
+        error = self.body.get("error")
+        return str(error.get("code")) if isinstance(error, dict) else None
+
+
+def approvals_call(
+    stack: LocalStack, method: str, path: str, user: str, body: dict[str, Any] | None = None
+) -> ApiAnswer | None:
+    """``method /api/{path}`` as ``user`` holding the approver role; ``None`` when devhost is
+    down or the connection broke (the outcome of a decision is then unknown)."""
+    try:
+        response = requests.request(method, f"{stack.url}/api/{path}", json=body, headers=headers_for(user), timeout=60)
+    except requests.RequestException:
+        return None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"text": response.text[:500]}
+    return ApiAnswer(response.status_code, payload if isinstance(payload, dict) else {"value": payload})
+
+
+def pending_approvals(stack: LocalStack, user: str) -> list[dict[str, Any]] | None:
+    """``GET /api/approvals``: the pending approvals, oldest first; ``None`` when devhost is down."""
+    answer = approvals_call(stack, "GET", "approvals", user)
+    if answer is None or answer.status != 200:
+        return None
+    return list(answer.body.get("approvals", []))
+
+
+def decide(stack: LocalStack, user: str, incident_id: str, step_id: str, *, approve: bool) -> ApiAnswer | None:
+    """``POST /api/approvals/{incident}/{step}/decision`` as ``user``."""
+    verb = "approve" if approve else "reject"
+    body = {"decision": verb, "justification": f"reliability: {user} says {verb}"}
+    return approvals_call(stack, "POST", f"approvals/{incident_id}/{step_id}/decision", user, body)
+
+
+def approval(stack: LocalStack, user: str, incident_id: str, step_id: str) -> ApiAnswer | None:
+    """``GET /api/approvals/{incident}/{step}``: the approval with its decisions."""
+    return approvals_call(stack, "GET", f"approvals/{incident_id}/{step_id}", user)

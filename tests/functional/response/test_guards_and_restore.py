@@ -91,10 +91,12 @@ def test_dry_run_records_every_step_and_changes_nothing(estate: Estate, tmp_path
 def test_a_failed_deletion_is_reported_leaves_a_consistent_state_and_a_rerun_completes(
     estate: Estate, tmp_path: Path
 ) -> None:
-    estate.emulator.inject_fault("arm.deployments.delete", "lro_failure", status=500, code="InternalServerError")
+    # A permanent failure (a resource lock); a transient one (InternalServerError) is retried
+    # instead: tests/functional/response/test_lro_failures.py.
+    estate.emulator.inject_fault("arm.deployments.delete", "lro_failure", status=409, code="ScopeLocked")
     result = run_incident(finding("model:unapproved_deployment", ROGUE), tmp_path / "s.db")
     step = result.step("s1-delete-deployment")
-    assert step["status"] == "failed" and "InternalServerError" in (step["error"] or "")
+    assert step["status"] == "failed" and "ScopeLocked" in (step["error"] or "")
     # Consistent: the deployment is still there, unchanged, and its snapshot was taken first.
     assert estate.ports.cognitive.get_deployment(ROGUE).sku_capacity == 7
     snapshot = estate.ports.snapshots.get(result.instance_id, "s1-delete-deployment")
