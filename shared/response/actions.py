@@ -29,7 +29,10 @@ its host leaves the claim behind, and the re-delivered or retried activity must 
 it over within the orchestrator's retry window (``handlers.incidents``: 9 attempts 5 s apart),
 or the step would be lost as "running elsewhere". Durable runs one attempt of an activity at a
 time, so the lease only guards against a duplicate delivery while an attempt is alive; every
-action is idempotent by desired state, so even that costs at most one identical write.
+action is idempotent by desired state, so even that costs at most one identical write. The
+claim's owner token goes with ``complete`` and ``release``: an attempt that outlived its lease
+never frees or overwrites the claim of the attempt that took over (it fails with
+``LeaseLostError`` and its retry finds the other's result).
 
 Permissions (ARM actions of Warden's identity; built-in alternative: Cognitive Services
 Contributor): ``accounts/read`` always; ``accounts/deployments/read`` and ``/write`` and
@@ -436,7 +439,7 @@ def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
     key = f"response:{request.incident_id}:{request.step.id}"
     now = ports.clock()
     try:
-        ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
+        claim = ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
     except AlreadyCompletedError as done:
         result = StepResult.model_validate(done.result["result"])
         # The attempt that completed the step may have died before auditing it; once only.
@@ -459,13 +462,17 @@ def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
                 error=str(exc)[:2000],
             )
     except BaseException:
-        ports.idempotency.release(key)
+        ports.idempotency.release(key, owner=claim.owner)  # never a claim another attempt took over
         raise
     if result.status is StepStatus.FAILED:
-        ports.idempotency.release(key)  # a re-run may try again
+        ports.idempotency.release(key, owner=claim.owner)  # a re-run may try again
     else:
         ports.idempotency.complete(
-            key, {"result": result.model_dump(mode="json")}, now=ports.clock(), ttl_seconds=RESULT_TTL_SECONDS
+            key,
+            {"result": result.model_dump(mode="json")},
+            now=ports.clock(),
+            ttl_seconds=RESULT_TTL_SECONDS,
+            owner=claim.owner,
         )
     if result.status is StepStatus.SUCCEEDED and result.action.disruptive:
         ports.breaker.record(

@@ -25,11 +25,11 @@ generous bounded loop on a condition). About two minutes on two cores.
 
 Key Vault: the three default playbooks never call it, so the ``keyvault.*`` rules fire only with
 ``WARDEN_RELIABILITY_ROTATION=1``, which adds a fourth kind (credential-theft alert ->
-``rotate-exposed-key``, an emergency rotation with a vault secret per account). It is off by
-default because it fails today: a host killed during a ``keys_apply_step`` leaves its
-idempotency claim (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 600 s) behind, the
-redelivered activity raises ``AlreadyInProgressError`` on each of its 3 attempts 5 s apart
-(``handlers.keys._RETRY``), and the rotation, with the incident's step, fails.
+``rotate-exposed-key``, an emergency rotation with a vault secret per account). It is opt-in
+because it takes longer: a host killed inside ``keys_apply_step`` leaves its claim behind until
+the claim's lease (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 90 s) expires, and the
+retried activity (``handlers.keys._RETRY``, 15 s apart) then completes the rotation. (It found
+that the 600 s lease the step used to hold outlasted the retries, losing the rotation.)
 """
 
 from __future__ import annotations

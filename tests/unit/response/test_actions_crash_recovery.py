@@ -203,3 +203,37 @@ def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch
         assert [r.action for r in container.audit.records(incident_id=INCIDENT)] == ["incident.opened"]
     finally:
         reset_container()
+
+
+def test_an_attempt_that_outlived_its_lease_never_overwrites_the_attempt_that_took_over(fakes: Fakes) -> None:
+    from shared.storage.ports import AlreadyCompletedError, LeaseLostError
+
+    later = NOW + timedelta(seconds=LEASE_SECONDS + 5)
+    taker: list[StepResult] = []
+
+    class Stalling(_Flaky):
+        """The first PUT stalls past the lease; meanwhile a duplicate delivery runs the step."""
+
+        def __getattr__(self, name: str) -> Any:
+            target = getattr(self._inner, name)
+            if name != "create_or_update_deployment":
+                return target
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                if not taker:
+                    fakes.ports.cognitive = self._inner
+                    fakes.ports.clock = lambda: later
+                    taker.append(execute_step(fakes.ports, _request(later)))
+                return target(*args, **kwargs)
+
+            return call
+
+    fakes.ports.cognitive = Stalling(fakes.cognitive, "create_or_update_deployment", 0)
+    with pytest.raises(LeaseLostError):
+        execute_step(fakes.ports, _request())
+    assert [r.status for r in taker] == [StepStatus.SUCCEEDED]
+    with pytest.raises(AlreadyCompletedError) as stored:
+        fakes.ports.idempotency.begin(f"response:{INCIDENT}:s1-switch-rai-policy", now=later, lease_seconds=1)
+    assert StepResult.model_validate(stored.value.result["result"]) == taker[0]  # the taker's result stands
+    assert fakes.actions(INCIDENT) == ["step.succeeded"]  # audited once, by the taker
+    assert execute_step(fakes.ports, _request(later)) == taker[0]  # the stalled attempt's retry
