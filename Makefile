@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit functional e2e browser bench setup tools clean serve audit
+.PHONY: demo test lint typecheck unit functional e2e browser bench setup tools clean serve audit reliability
 
 setup: $(STAMP) node_modules/.installed
 
@@ -62,6 +62,10 @@ browser: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The reliability suite alone, with a seed of your choice (make reliability SEED=7), e.g. nightly.
+reliability: setup
+	WARDEN_RELIABILITY_SEED=$${SEED:-20261125} $(VENV)/bin/pytest tests/reliability -s
 
 # pip-audit of .venv and .venv-tools, strict (a package it could not check is an error). Needs
 # PyPI's JSON API or api.osv.dev, which a mirror-only machine does not reach: not part of `test`.

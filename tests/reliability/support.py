@@ -49,8 +49,8 @@ VAULT = "kv-reliability"
 UNAPPROVED_MODEL = {"name": "llama-3-70b", "version": "1", "format": "Meta"}
 KINDS = ("jailbreak", "suspicious_ip", "unapproved_model")
 ROTATION = "credential_theft"
-"""Opt-in fourth kind (``WARDEN_RELIABILITY_ROTATION=1``): emergency key rotation, the Key Vault
-path. Off by default because it is slower (see the module docstring of ``test_faults``)."""
+"""Fourth kind of ``test_faults`` (``WARDEN_RELIABILITY_ROTATION=0`` leaves it out): emergency key
+rotation, the Key Vault path."""
 # Where an incident is once its response is over (the quiet period may already have passed).
 RESPONDED = {"open", "closing", "closed"}
 EFFECTIVE = {"succeeded", "no_op"}

@@ -2,11 +2,13 @@
 injecting 429 / 5xx / latency at random on ``arm.*`` and ``keyvault.*`` while devhost is
 SIGKILLed and restarted at random points; both runs must end in the same place.
 
-- **Incidents**: one per account of a generated tenant (``support.tenant``), spread over three
+- **Incidents**: one per account of a generated tenant (``support.tenant``), spread over four
   playbooks of a test copy of ``policy.yaml`` whose changing steps are ``automatic``:
   jailbreak alert -> ``contain-prompt-attack`` (RAI policy switch + account tag),
   suspicious-IP alert -> ``close-public-network`` (network ACL default Deny),
-  unapproved-model deployment event -> ``remove-unapproved-deployment`` (delete).
+  unapproved-model deployment event -> ``remove-unapproved-deployment`` (delete),
+  credential-theft alert -> ``rotate-exposed-key`` (emergency rotation: regenerate, prove on the
+  data plane, write the account's Key Vault secret).
   Alerts arrive through the Event Grid webhooks, redelivered until accepted (as Event Grid does).
 - **Waited for**: each incident's ``responded`` point (custom status stage ``open`` or later),
   not ``closed``: closing takes the 10-minute settle timer. ``WARDEN_INCIDENT_QUIET_MINUTES=1``.
@@ -21,15 +23,14 @@ Reproducible by seed: ``WARDEN_RELIABILITY_SEED`` (default below) drives the pla
 delivery order, the fault rules' own generators and the kill points; every assertion message
 starts with the seed. (Which call a fault hits still depends on thread interleaving.) Bounded: a
 fixed number of incidents, kills and polling rounds; no timed assertion (every wait is a
-generous bounded loop on a condition). About two minutes on two cores.
+generous bounded loop on a condition). Two to three minutes on two cores.
 
-Key Vault: the three default playbooks never call it, so the ``keyvault.*`` rules fire only with
-``WARDEN_RELIABILITY_ROTATION=1``, which adds a fourth kind (credential-theft alert ->
-``rotate-exposed-key``, an emergency rotation with a vault secret per account). It is opt-in
-because it takes longer: a host killed inside ``keys_apply_step`` leaves its claim behind until
-the claim's lease (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 90 s) expires, and the
-retried activity (``handlers.keys._RETRY``, 15 s apart) then completes the rotation. (It found
-that the 600 s lease the step used to hold outlasted the retries, losing the rotation.)
+Key rotations: a host killed inside ``keys_apply_step`` leaves its claim behind until the claim's
+lease (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 90 s) expires; the retried activity
+(``handlers.keys._RETRY``, 15 s apart) then completes the rotation, so a run where a kill lands
+there takes about a minute longer. (This suite found that the 600 s lease the step used to hold
+outlasted the retries and lost the rotation.) ``WARDEN_RELIABILITY_ROTATION=0`` leaves the kind
+out (and with it every Key Vault call).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ from tests.reliability.support import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 SEED = int(os.environ.get("WARDEN_RELIABILITY_SEED", "20261125"))
-WITH_ROTATION = os.environ.get("WARDEN_RELIABILITY_ROTATION") == "1"
+WITH_ROTATION = os.environ.get("WARDEN_RELIABILITY_ROTATION", "1") != "0"
 INCIDENTS = 100
 BATCH = 10
 KILLS = 3
