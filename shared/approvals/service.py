@@ -224,7 +224,7 @@ class ApprovalService:
                 updated = self.store.update(record.model_copy(update=update))
             except ConcurrentUpdateError:
                 continue  # someone decided at the same moment: re-read and re-check
-            self.audit.append(_decision_event(updated, decision, status))
+            self.audit.append_once(_decision_event(updated, decision, status), _decision_key(decision))
             _log.info(
                 "approval %s of %s step %s by %s via %s -> %s",
                 "granted" if approve else "refused",
@@ -239,26 +239,18 @@ class ApprovalService:
 
     # -- helpers ---------------------------------------------------------------------------
     def _audit_decisions(self, record: ApprovalRecord) -> None:
-        """Audit each recorded decision the trail lacks (by ``decision_id``): the host serving a
-        decision can die between recording it and auditing it, and the record is the truth."""
-        audited = {
-            r.details.get("decision_id")
-            for r in self.audit.records(incident_id=record.incident_id)
-            if r.action in ("approval.approve", "approval.reject")
-        }
+        """Audit each recorded decision the trail lacks (one record per ``decision_id``, however
+        the request that recorded it and this gate race): the host serving a decision can die
+        between recording it and auditing it, and the record is the truth."""
         for index, decision in enumerate(record.decisions, start=1):
-            if decision.decision_id not in audited:
-                _log.warning("auditing decision %s of %s late", decision.decision_id, record.instance_id)
-                status = outcome(record, record.decisions[:index])
-                self.audit.append(_decision_event(record, decision, status, late=True))
+            status = outcome(record, record.decisions[:index])
+            if self.audit.append_once(_decision_event(record, decision, status, late=True), _decision_key(decision)):
+                _log.warning("audited decision %s of %s late", decision.decision_id, record.instance_id)
 
     def _audit_once(
         self, record: ApprovalRecord, *, action: str, actor: str, reason: str, details: dict[str, Any]
     ) -> None:
-        for existing in self.audit.records(incident_id=record.incident_id):
-            if existing.action == action and existing.details.get("step_id") == record.step_id:
-                return
-        self.audit.append(
+        self.audit.append_once(
             AuditEvent(
                 at=self.clock(),
                 actor=actor,
@@ -267,8 +259,13 @@ class ApprovalService:
                 target=str(record.step.target),
                 reason=reason,
                 details={"step_id": record.step_id, **details},
-            )
+            ),
+            f"approval|{record.incident_id}|{record.step_id}|{action}",
         )
+
+
+def _decision_key(decision: RecordedDecision) -> str:
+    return f"approval.decision|{decision.decision_id}"
 
 
 def _decision_event(

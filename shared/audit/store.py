@@ -6,11 +6,19 @@ tail and tries again. A ``head`` entity records the highest sequence written, so
 the newest records is detectable; it may lag after a crash (then the tail is found by reading
 forward), but never runs ahead of the records unless records were removed.
 
-Table: ``WardenAudit`` (PartitionKey ``chain``). Requires "Storage Table Data Contributor".
+``append_once(event, key)`` appends at most one record per ``key``, atomically: the record and
+a ``key-<sha256>`` marker entity are inserted in one table transaction, so two writers racing
+to audit the same thing (a retried activity and its stalled first attempt, a request and the
+gate that audits its decision late) can never both succeed, and a writer that dies cannot leave
+the marker without its record.
+
+Table: ``WardenAudit`` (PartitionKey ``chain``; RowKeys: 12-digit sequence numbers, ``head``,
+``key-...`` markers). Requires "Storage Table Data Contributor".
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from typing import Any, Protocol
@@ -22,7 +30,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables import TableErrorCode, TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.audit.chain import GENESIS, AuditEvent, AuditRecord, ChainReport, seal, verify_chain
 from shared.storage.ports import StorageError
@@ -33,6 +41,7 @@ __all__ = ["AUDIT_TABLE", "AuditStore", "MemoryAuditStore", "TableAuditStore"]
 AUDIT_TABLE = "WardenAudit"
 _PARTITION = "chain"
 _HEAD = "head"
+_MARKER = "key-"
 _MAX_ATTEMPTS = 50
 
 
@@ -41,6 +50,11 @@ class AuditStore(Protocol):
 
     def append(self, event: AuditEvent) -> AuditRecord:
         """Seal ``event`` into the chain and store it; returns the stored record."""
+        ...
+
+    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
+        """Like ``append``, unless a record was already appended with ``key`` (then ``None``).
+        Atomic: concurrent calls with one key append exactly one record."""
         ...
 
     def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
@@ -58,14 +72,26 @@ class MemoryAuditStore:
     def __init__(self) -> None:
         self._records: list[AuditRecord] = []
         self._head = 0
+        self._keys: set[str] = set()
         self._lock = threading.Lock()
 
     def append(self, event: AuditEvent) -> AuditRecord:
         with self._lock:
-            prev = self._records[-1].hash if self._records else GENESIS
-            record = seal(event, seq=len(self._records) + 1, prev_hash=prev)
-            self._records.append(record)
-            self._head = record.seq
+            return self._append(event)
+
+    def _append(self, event: AuditEvent) -> AuditRecord:
+        prev = self._records[-1].hash if self._records else GENESIS
+        record = seal(event, seq=len(self._records) + 1, prev_hash=prev)
+        self._records.append(record)
+        self._head = record.seq
+        return record
+
+    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
+        with self._lock:
+            if key in self._keys:
+                return None
+            record = self._append(event)
+            self._keys.add(key)
             return record
 
     def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
@@ -88,6 +114,14 @@ class MemoryAuditStore:
 
 def _row(seq: int) -> str:
     return f"{seq:012d}"
+
+
+def _key_row(key: str) -> str:
+    return _MARKER + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _is_marker(row_key: str) -> bool:
+    return row_key.startswith(_MARKER) and len(row_key) == len(_MARKER) + 64
 
 
 def _to_entity(record: AuditRecord) -> dict[str, Any]:
@@ -139,6 +173,27 @@ class TableAuditStore:
             return record
         raise StorageError(f"audit append lost {_MAX_ATTEMPTS} races in a row; the audit table is overloaded")
 
+    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
+        client = self._client()
+        marker_row = _key_row(key)
+        for _ in range(_MAX_ATTEMPTS):
+            seq, last_hash, etag, _head_seq = self._tail()
+            record = seal(event, seq=seq + 1, prev_hash=last_hash)
+            marker = {"PartitionKey": _PARTITION, "RowKey": marker_row, "Seq": record.seq, "Key": key[:1000]}
+            try:
+                client.submit_transaction([("create", _to_entity(record)), ("create", marker)])
+            except TableTransactionError as exc:
+                if getattr(exc, "error_code", None) != TableErrorCode.ENTITY_ALREADY_EXISTS:
+                    raise
+                try:
+                    client.get_entity(_PARTITION, marker_row)
+                except ResourceNotFoundError:
+                    continue  # another writer took this sequence number; re-read the tail
+                return None  # already audited (the marker and its record were written together)
+            self._advance_head(record, etag)
+            return record
+        raise StorageError(f"audit append lost {_MAX_ATTEMPTS} races in a row; the audit table is overloaded")
+
     def _advance_head(self, record: AuditRecord, etag: str | None) -> None:
         client = self._client()
         entity = {"PartitionKey": _PARTITION, "RowKey": _HEAD, "Seq": record.seq, "Hash": record.hash}
@@ -168,7 +223,7 @@ class TableAuditStore:
                 "PartitionKey eq @pk and IncidentId eq @iid",
                 parameters={"pk": _PARTITION, "iid": incident_id},
             )
-        out = [AuditRecord.model_validate(json.loads(e["Record"])) for e in entities]
+        out = [AuditRecord.model_validate(json.loads(e["Record"])) for e in entities if not _is_marker(e["RowKey"])]
         out.sort(key=lambda r: r.seq)
         return out
 
@@ -183,6 +238,8 @@ class TableAuditStore:
         for entity in client.query_entities(
             "PartitionKey eq @pk and RowKey ne @head", parameters={"pk": _PARTITION, "head": _HEAD}
         ):
+            if _is_marker(entity["RowKey"]):
+                continue  # an append_once key; the record it names is checked with the chain
             try:
                 record = AuditRecord.model_validate(json.loads(entity["Record"]))
             except (ValueError, KeyError) as exc:

@@ -43,11 +43,10 @@ class ResponsePorts:
 def audit_once(audit: AuditStore, event: AuditEvent, key: str) -> AuditRecord | None:
     """Append ``event`` unless the incident already has a record with the same ``key``.
 
-    A re-run activity (Durable retries, at-least-once delivery) therefore never appends a
-    duplicate. Returns the new record, or ``None`` when one existed.
+    A re-run activity (Durable retries, at-least-once delivery, an attempt that outlived its
+    lease racing the one that took over) therefore never appends a duplicate: the store appends
+    at most one record per key, atomically (``AuditStore.append_once``). Returns the new record,
+    or ``None`` when one existed.
     """
-    for record in audit.records(incident_id=event.incident_id):
-        if record.details.get(AUDIT_KEY) == key:
-            return None
     details: dict[str, Any] = {**event.details, AUDIT_KEY: key}
-    return audit.append(event.model_copy(update={"details": details}))
+    return audit.append_once(event.model_copy(update={"details": details}), f"{event.incident_id or ''}|{key}")

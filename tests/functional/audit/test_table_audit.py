@@ -52,6 +52,28 @@ def test_concurrent_writers_never_fork_or_lose_records(service: TableServiceClie
     assert sorted(int(r.reason) for r in stores[0].records()) == list(range(40))
 
 
+def test_append_once_under_concurrent_writers_appends_each_key_exactly_once(service: TableServiceClient) -> None:
+    stores = [TableAuditStore(service) for _ in range(4)]
+
+    def write(i: int) -> bool:
+        # 10 keys, each raced by 6 writers interleaved with plain appends.
+        if i % 7 == 0:
+            stores[i % 4].append(ev(1000 + i))
+            return False
+        return stores[i % 4].append_once(ev(i % 10, incident=f"inc-{i % 10}"), key=f"k-{i % 10}") is not None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        won = list(pool.map(write, range(70)))
+    assert sum(won) == 10
+    report = stores[0].verify()
+    assert report.ok, report.problems
+    keyed = [r for r in stores[0].records() if r.reason is not None and int(r.reason) < 1000]
+    assert sorted(int(r.reason) for r in keyed) == list(range(10))  # each key once, never lost
+    assert report.records == 10 + len([i for i in range(70) if i % 7 == 0])
+    assert stores[0].append_once(ev(3, incident="inc-3"), key="k-3") is None  # still a duplicate later
+    assert [r.reason for r in stores[0].records(incident_id="inc-3")] == ["3"]
+
+
 def test_altered_row_is_detected(service: TableServiceClient) -> None:
     store = TableAuditStore(service)
     for i in range(3):

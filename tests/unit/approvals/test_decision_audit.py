@@ -26,11 +26,11 @@ class HostDiesOnDecisionAudit(MemoryAuditStore):
         super().__init__()
         self.armed = True
 
-    def append(self, event: AuditEvent) -> AuditRecord:
+    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
         if self.armed and event.action in ("approval.approve", "approval.reject"):
             self.armed = False
             raise ConnectionError("the host died")
-        return super().append(event)
+        return super().append_once(event, key)
 
 
 def _service(audit: MemoryAuditStore) -> ApprovalService:
