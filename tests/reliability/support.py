@@ -448,6 +448,19 @@ def activity_writes(emulator: Emulator) -> Counter[tuple[str, str]]:
     )
 
 
+def incident_status(name: str, state: dict[str, Any], case: Case) -> tuple[str, dict[str, Any] | None, list[str]]:
+    """For run ``name``: the label of ``case`` in messages, its custom status (``None`` when the
+    orchestration failed or was terminated) and what is wrong with its runtime status or playbook."""
+    label = f"{name}: incident #{case.index} ({case.kind}, {case.incident_id})"
+    if state.get("runtimeStatus") in {"Failed", "Terminated"}:
+        return label, None, [f"{label}: {state.get('runtimeStatus')}: {str(state.get('output'))[:300]}"]
+    custom: dict[str, Any] = state.get("customStatus") or {}
+    problems = []
+    if custom.get("playbook") != case.playbook:
+        problems.append(f"{label}: playbook {custom.get('playbook')!r}, expected {case.playbook!r}")
+    return label, custom, problems
+
+
 def step_outcomes(state: dict[str, Any]) -> dict[str, str]:
     custom = state.get("customStatus") or {}
     return {s["step_id"]: s["status"] for s in custom.get("steps", [])}

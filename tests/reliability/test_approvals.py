@@ -93,6 +93,7 @@ from tests.reliability.support import (
     cases,
     decide,
     deliver,
+    incident_status,
     pending_approvals,
     poll_round,
     resource_view,
@@ -493,14 +494,10 @@ def _check_run(name: str, run: Run, all_cases: list[Case], plans: dict[tuple[str
     if not run.audit_ok:
         problems.append(f"{name}: audit chain does not verify: {run.audit_problems[:5]}")
     for case in all_cases:
-        state = run.states[case.incident_id]
-        label = f"{name}: incident #{case.index} ({case.kind}, {case.incident_id})"
-        if state.get("runtimeStatus") in {"Failed", "Terminated"}:
-            problems.append(f"{label}: {state.get('runtimeStatus')}: {str(state.get('output'))[:300]}")
+        label, custom, found = incident_status(name, run.states[case.incident_id], case)
+        problems += found
+        if custom is None:
             continue
-        custom = state.get("customStatus") or {}
-        if custom.get("playbook") != case.playbook:
-            problems.append(f"{label}: playbook {custom.get('playbook')!r}, expected {case.playbook!r}")
         steps = {s["step_id"]: s for s in custom.get("steps", [])}
         records = run.audit[case.incident_id]
         for step_id in case.changing_steps:

@@ -57,6 +57,7 @@ from tests.reliability.support import (
     audit_summary,
     cases,
     deliver,
+    incident_status,
     key_view,
     poll_round,
     resource_view,
@@ -185,14 +186,10 @@ def _check_run(seed: int, name: str, run: Run, all_cases: list[Case]) -> list[st
     if not run.audit_ok:
         problems.append(f"{name}: audit chain does not verify: {run.audit_problems[:5]}")
     for case in all_cases:
-        state = run.states[case.incident_id]
-        label = f"{name}: incident #{case.index} ({case.kind}, {case.incident_id})"
-        if state.get("runtimeStatus") in {"Failed", "Terminated"}:
-            problems.append(f"{label}: {state.get('runtimeStatus')}: {str(state.get('output'))[:300]}")
+        label, custom, found = incident_status(name, run.states[case.incident_id], case)
+        problems += found
+        if custom is None:
             continue
-        custom = state.get("customStatus") or {}
-        if custom.get("playbook") != case.playbook:
-            problems.append(f"{label}: playbook {custom.get('playbook')!r}, expected {case.playbook!r}")
         steps = {s["step_id"]: s for s in custom.get("steps", [])}
         for step_id in case.changing_steps:
             step = steps.get(step_id)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.audit.store import MemoryAuditStore
-from shared.azure.cognitive import AccountPatch, DeploymentInfo
+from shared.azure.cognitive import AccountPatch, CognitiveTransientError, DeploymentInfo
 from shared.azure.fakes import FakeCognitive
 from shared.bootstrap import container, reset_container
 from shared.models import Finding, FindingSource, Severity
@@ -126,3 +126,24 @@ def activities() -> dict[str, Any]:
         }
     )
     return table
+
+
+class Flaky:
+    """Wraps a fake: ``method`` fails ``times`` times — with ``error``, or by default with
+    ``CognitiveTransientError`` of HTTP ``status`` — then works."""
+
+    def __init__(self, inner: Any, method: str, times: int, status: int = 503, error: Exception | None = None) -> None:
+        self._inner, self._method, self.left, self._status, self._error = inner, method, times, status, error
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._inner, name)
+        if name != self._method:
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.left > 0:
+                self.left -= 1
+                raise self._error or CognitiveTransientError(f"{name}: HTTP {self._status} ServiceUnavailable")
+            return target(*args, **kwargs)
+
+        return call

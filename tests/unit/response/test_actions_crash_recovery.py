@@ -16,7 +16,7 @@ from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_
 from shared.response.models import ExecuteRequest
 from shared.response.triage import triage
 from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
-from tests.unit.response.conftest import GPT, NOW, Fakes, make_finding
+from tests.unit.response.conftest import GPT, NOW, Fakes, Flaky, make_finding
 
 INCIDENT = "inc-" + "b" * 40
 
@@ -30,26 +30,6 @@ def _request(now: Any = NOW) -> ExecuteRequest:
         approval=ApprovalRequirement.AUTOMATIC,
     )
     return ExecuteRequest(incident_id=INCIDENT, step=step, now=now)
-
-
-class _Flaky:
-    """Wraps the fake: the named method raises ``CognitiveTransientError`` ``times`` times."""
-
-    def __init__(self, inner: Any, method: str, times: int, status: int = 503) -> None:
-        self._inner, self._method, self.left, self._status = inner, method, times, status
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if name != self._method:
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if self.left > 0:
-                self.left -= 1
-                raise CognitiveTransientError(f"{name}: HTTP {self._status} ServiceUnavailable")
-            return target(*args, **kwargs)
-
-        return call
 
 
 def test_the_retry_window_outlasts_the_lease_of_a_step_left_behind_by_a_killed_host() -> None:
@@ -85,7 +65,7 @@ def test_a_completed_step_whose_audit_was_lost_is_audited_by_the_next_attempt(fa
 
 
 def test_a_transient_azure_error_is_raised_for_a_retry_that_then_completes_the_step(fakes: Fakes) -> None:
-    flaky = _Flaky(fakes.cognitive, "create_or_update_deployment", times=1, status=429)
+    flaky = Flaky(fakes.cognitive, "create_or_update_deployment", times=1, status=429)
     fakes.ports.cognitive = flaky
     with pytest.raises(CognitiveTransientError):
         execute_step(fakes.ports, _request())
@@ -96,7 +76,7 @@ def test_a_transient_azure_error_is_raised_for_a_retry_that_then_completes_the_s
 
 
 def test_a_permanent_azure_error_is_still_a_failed_result(fakes: Fakes) -> None:
-    class Broken(_Flaky):
+    class Broken(Flaky):
         def __getattr__(self, name: str) -> Any:
             if name == "get_deployment":
 
@@ -119,12 +99,12 @@ def test_verification_and_the_triage_tag_read_retry_transient_errors(
     )
     request = _request()
     result = StepResult(step_id=request.step.id, action=request.step.action, target=GPT, status=StepStatus.SUCCEEDED)
-    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_deployment", times=2)
+    fakes.ports.cognitive = Flaky(fakes.cognitive, "get_deployment", times=2)
     assert verify_step(fakes.ports, INCIDENT, result, request.step).verified is True
-    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_account", times=2)
+    fakes.ports.cognitive = Flaky(fakes.cognitive, "get_account", times=2)
     planned = triage(fakes.ports, make_finding(), incident_id=INCIDENT, now=NOW)
     assert planned.tags_error is None and any(s.action is ActionKind.SWITCH_RAI_POLICY for s in planned.plan.steps)
-    fakes.ports.cognitive = _Flaky(fakes.cognitive, "get_deployment", times=9)
+    fakes.ports.cognitive = Flaky(fakes.cognitive, "get_deployment", times=9)
     outcome = verify_step(fakes.ports, INCIDENT, result, request.step)
     assert outcome.verified is False and "could not re-read" in (outcome.detail or "")
 
@@ -160,7 +140,7 @@ def test_the_adapter_maps_a_throttled_call_to_a_transient_error() -> None:
 def test_a_resource_still_changing_under_an_earlier_write_is_not_acted_on_until_it_settles(fakes: Fakes) -> None:
     from dataclasses import replace
 
-    class Pending(_Flaky):
+    class Pending(Flaky):
         """The account reads as ``Accepted`` (a killed attempt's PATCH still running) once."""
 
         def __getattr__(self, name: str) -> Any:
@@ -211,7 +191,7 @@ def test_an_attempt_that_outlived_its_lease_never_overwrites_the_attempt_that_to
     later = NOW + timedelta(seconds=LEASE_SECONDS + 5)
     taker: list[StepResult] = []
 
-    class Stalling(_Flaky):
+    class Stalling(Flaky):
         """The first PUT stalls past the lease; meanwhile a duplicate delivery runs the step."""
 
         def __getattr__(self, name: str) -> Any:

@@ -4,7 +4,6 @@ transient Azure error, a permanent one; and the restore orchestration retrying i
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -13,7 +12,7 @@ from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_
 from shared.response.models import ExecuteRequest
 from shared.response.restore import restore_step
 from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepStatus
-from tests.unit.response.conftest import GPT, NOW, Fakes
+from tests.unit.response.conftest import GPT, NOW, Fakes, Flaky
 
 INCIDENT = "inc-" + "c" * 40
 STEP = ResponseStep(
@@ -36,26 +35,6 @@ def contained(fakes: Fakes) -> Fakes:
     return fakes
 
 
-class _Failing:
-    """``create_or_update_deployment`` raises ``error`` ``times`` times, then works."""
-
-    def __init__(self, inner: Any, error: Exception, times: int) -> None:
-        self._inner, self._error, self.left = inner, error, times
-
-    def __getattr__(self, name: str) -> Any:
-        target = getattr(self._inner, name)
-        if name != "create_or_update_deployment":
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if self.left > 0:
-                self.left -= 1
-                raise self._error
-            return target(*args, **kwargs)
-
-        return call
-
-
 def test_a_restore_step_claimed_by_a_killed_attempt_is_retried_not_failed(contained: Fakes) -> None:
     contained.ports.idempotency.begin(KEY, now=NOW, lease_seconds=LEASE_SECONDS)  # the attempt that died
     with pytest.raises(StepInProgressError):  # the orchestrator's retry policy tries again
@@ -69,7 +48,7 @@ def test_a_restore_step_claimed_by_a_killed_attempt_is_retried_not_failed(contai
 
 
 def test_a_transient_error_is_raised_for_a_retry_that_then_restores(contained: Fakes) -> None:
-    contained.ports.cognitive = _Failing(contained.cognitive, CognitiveTransientError("HTTP 503"), times=1)
+    contained.ports.cognitive = Flaky(contained.cognitive, "create_or_update_deployment", times=1)
     with pytest.raises(CognitiveTransientError):
         restore_step(contained.ports, INCIDENT, STEP)
     assert "restore.failed" not in contained.actions(INCIDENT)  # nothing recorded: not over yet
@@ -79,7 +58,9 @@ def test_a_transient_error_is_raised_for_a_retry_that_then_restores(contained: F
 
 
 def test_a_permanent_error_is_a_failed_result_that_a_new_restore_can_retry(contained: Fakes) -> None:
-    contained.ports.cognitive = _Failing(contained.cognitive, CognitiveError("HTTP 409 ScopeLocked"), times=1)
+    contained.ports.cognitive = Flaky(
+        contained.cognitive, "create_or_update_deployment", times=1, error=CognitiveError("HTTP 409 ScopeLocked")
+    )
     failed = restore_step(contained.ports, INCIDENT, STEP)
     assert failed.status is StepStatus.FAILED and "ScopeLocked" in (failed.error or "")
     again = restore_step(contained.ports, INCIDENT, STEP)
