@@ -47,7 +47,7 @@ test: setup tools
 	$(VENV)/bin/bandit -q -c pyproject.toml -r shared handlers devhost emulator cli bench function_app.py
 	bash scripts/ensure-chromium.sh
 	rm -rf .warden/test-logs
-	WARDEN_TEST_LOG_DIR=$(CURDIR)/.warden/test-logs $(VENV)/bin/pytest -n 2 tests
+	WARDEN_TEST_LOG_DIR=$(CURDIR)/.warden/test-logs $(VENV)/bin/pytest -n 2 --dist worksteal tests
 	WARDEN_TEST_LOG_DIR=$(CURDIR)/.warden/test-logs $(VENV)/bin/pytest -m logscan tests/logscan
 
 unit: setup tools
