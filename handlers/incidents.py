@@ -45,7 +45,7 @@ from shared.models import Finding
 from shared.notify.incident import incident_messages
 from shared.notify.incident import send as send_notifications
 from shared.observability import log_context
-from shared.response.actions import execute_step, record_result, verify_step
+from shared.response.actions import LEASE_SECONDS, execute_step, record_result, verify_step
 from shared.response.models import ApprovalOutcome, ExecuteRequest
 from shared.response.orchestration import (
     ORCHESTRATOR,
@@ -66,9 +66,17 @@ _log = logging.getLogger("warden.incidents")
 
 SETTLE = timedelta(minutes=10)  # > the intake's 5-minute lease: no finding is in flight after it
 _FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
-# 9 attempts 5 s apart (40 s) outlast a step's idempotency lease (shared.response.actions.LEASE_SECONDS,
-# 30 s): a step whose host was killed mid-run is taken over by a retry instead of being lost.
-_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=9)
+# Step retries, 5 s apart (the Python SDK's RetryOptions has no backoff). A host killed mid-step
+# leaves the step's claim for its lease (shared.response.actions.LEASE_SECONDS, 30 s): the retries
+# in that time find the step "running elsewhere" and are spent, so the budget is the lease's worth
+# of attempts PLUS TRANSIENT_ATTEMPTS for throttling, server errors and failed operations (the
+# reliability suite lost a step when a crash landed after three failed LROs with 9 attempts).
+RETRY_INTERVAL_S = 5
+TRANSIENT_ATTEMPTS = 12
+_RETRY = df.RetryOptions(
+    first_retry_interval_in_milliseconds=RETRY_INTERVAL_S * 1000,
+    max_number_of_attempts=LEASE_SECONDS // RETRY_INTERVAL_S + TRANSIENT_ATTEMPTS + 1,
+)
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,100}$")
 
 

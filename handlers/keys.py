@@ -56,10 +56,12 @@ QUARANTINE_SOURCE = "key_vault_event"
 # rotations). The lease is short because a live step renews it (shared.keys.service._Lease) and
 # checks it is still its own just before writing Key Vault: a dead step's claim frees the key
 # within 90 s, and a regeneration repeated by the retry is harmless (the dead one never wrote).
-_RETRY_INTERVAL_S = 15
+# As for incident steps (handlers.incidents): the lease's worth of attempts, plus TRANSIENT_ATTEMPTS.
+RETRY_INTERVAL_S = 15
+TRANSIENT_ATTEMPTS = 8
 _RETRY = df.RetryOptions(
-    first_retry_interval_in_milliseconds=_RETRY_INTERVAL_S * 1000,
-    max_number_of_attempts=IDEMPOTENCY_LEASE_SECONDS // _RETRY_INTERVAL_S + 3,
+    first_retry_interval_in_milliseconds=RETRY_INTERVAL_S * 1000,
+    max_number_of_attempts=IDEMPOTENCY_LEASE_SECONDS // RETRY_INTERVAL_S + TRANSIENT_ATTEMPTS + 1,
 )
 _LIVE_STATES = {"Running", "Pending", "Completed", "ContinuedAsNew"}
 
