@@ -26,7 +26,7 @@ written again.
 
 The idempotency claim's lease (``LEASE_SECONDS``) is short on purpose: an attempt killed with
 its host leaves the claim behind, and the re-delivered or retried activity must be able to take
-it over within the orchestrator's retry window (``handlers.incidents``: 9 attempts 5 s apart),
+it over within the orchestrator's retry window (``handlers.incidents``: 19 attempts 5 s apart),
 or the step would be lost as "running elsewhere". Durable runs one attempt of an activity at a
 time, so the lease only guards against a duplicate delivery while an attempt is alive; every
 action is idempotent by desired state, so even that costs at most one identical write. The
