@@ -139,8 +139,9 @@ def test_a_step_that_waits_longer_than_its_lease_keeps_its_claim(world: World) -
 
 
 def test_a_step_that_lost_its_claim_never_writes_key_vault(world: World) -> None:
-    """A step stalls past its lease; the retry takes the step over, regenerates and writes. When
-    the stalled step wakes up, the key it proved is no longer the account's key: it must stop."""
+    """A step stalls past its lease; the retry takes the step over and writes (the key the stalled
+    step regenerated: it is still the account's key). When the stalled step wakes up, the step is
+    no longer its own: it must stop without writing."""
     version = world.seed_secret()
     request = step_request(world, version, SCHEDULED)
     world.probe.reject_next = 1
@@ -157,11 +158,52 @@ def test_a_step_that_lost_its_claim_never_writes_key_vault(world: World) -> None
     with pytest.raises(LeaseLostError):
         apply_key_step(world.ports, request, probe_attempts=3, probe_delay=timedelta(seconds=1))
     assert retry == [StepStatus.SUCCEEDED]
-    assert world.cognitive.calls["regenerate_key"] == 2
+    assert world.cognitive.calls["regenerate_key"] == 1  # the retry used the key the stalled step made
     assert world.secrets.calls["set_secret"] == 1  # only the retry wrote
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
     again = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
-    assert again.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 2
+    assert again.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 1
+
+
+def test_a_step_whose_host_died_after_regenerating_does_not_regenerate_again(world: World) -> None:
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    world.probe.reject_next = 1
+
+    def host_dies(_seconds: float) -> None:
+        raise KeyboardInterrupt("SIGKILL")  # between regenerating and writing Key Vault
+
+    world.ports.sleep = host_dies
+    with pytest.raises(KeyboardInterrupt):
+        apply_key_step(world.ports, request, probe_attempts=3, probe_delay=timedelta(seconds=1))
+    made = world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
+    assert world.cognitive.calls["regenerate_key"] == 1 and world.secrets.calls["set_secret"] == 0
+    world.ports.sleep = lambda _s: None
+    outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)  # the retry
+    assert outcome.status is StepStatus.SUCCEEDED
+    assert world.cognitive.calls["regenerate_key"] == 1  # the key the dead attempt made is used
+    assert world.cognitive.current_key(ACCOUNT, KeySlot.KEY2) == made
+    assert world.secrets.get_secret(VAULT, SECRET).value == made
+    for record in world.idempotency._items.values():  # only a fingerprint of it was kept
+        assert made not in str(record[0].result)
+
+
+def test_a_key_regenerated_by_someone_else_since_is_regenerated_by_the_retry(world: World) -> None:
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    world.probe.reject_next = 1
+
+    def host_dies(_seconds: float) -> None:
+        raise KeyboardInterrupt("SIGKILL")
+
+    world.ports.sleep = host_dies
+    with pytest.raises(KeyboardInterrupt):
+        apply_key_step(world.ports, request, probe_attempts=3, probe_delay=timedelta(seconds=1))
+    world.cognitive.regenerate_key(ACCOUNT, KeySlot.KEY2)  # someone else, meanwhile
+    world.ports.sleep = lambda _s: None
+    outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+    assert outcome.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 3
+    assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
 
 
 def test_a_secret_rotated_by_someone_else_supersedes_the_step(world: World) -> None:
