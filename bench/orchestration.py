@@ -38,18 +38,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     # Importing the handlers is importing the app: it validates the settings.
     os.environ.setdefault("WARDEN_SUBSCRIPTION_IDS", "00000000-0000-0000-0000-000000000001")
     import handlers.incidents
-    from emulator import Emulator
-    from shared.audit.store import MemoryAuditStore
-    from shared.azure.cognitive import AzureCognitive
-    from shared.bootstrap import Container, reset_container, set_container
-    from shared.policy import load_policy
-    from shared.response.ports import ResponsePorts
-    from shared.storage.breaker import MemoryDisruptiveActionLog
-    from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
-    from shared.storage.memory import MemoryIdempotencyStore
-    from shared.storage.snapshots import MemorySnapshotStore
-    from tests.functional.keys.conftest import ACCOUNT, TOKEN, VAULT, WARDEN, build_clients, build_ports
-    from tests.functional.response.conftest import GPT, ROGUE, finding, policy_copy, response_tenant
+    from shared.bootstrap import reset_container, set_container
+    from tests.functional.keys.conftest import ACCOUNT, VAULT
+    from tests.functional.response.conftest import GPT, ROGUE, finding, make_estate, policy_copy
     from tests.functional.response.support import run_incident
 
     os.environ["WARDEN_KEY_VAULTS"] = VAULT
@@ -77,28 +68,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory(prefix="warden-bench-orch-") as tmp:
             for name, incident_finding in playbooks.items():
-                emulator = Emulator(response_tenant(), seed=11)
-                emulator.principals[TOKEN] = WARDEN
-                clients = build_clients(emulator)
-                audit = MemoryAuditStore()
-                keys = build_ports(clients)
-                keys.audit = audit
-                container = Container(settings=clients.settings, clients=clients)
-                container.audit = audit
-                container.open_incidents = MemoryOpenIncidentStore()
-                container.incident_findings = MemoryIncidentFindingsStore()
-                container.idempotency = MemoryIdempotencyStore()
-                container.keys_ports = keys
-                policy_path = policy_copy(Path(tmp))
-                container.response_ports = ResponsePorts(
-                    cognitive=AzureCognitive(clients, polling_interval=0),
-                    snapshots=MemorySnapshotStore(),
-                    breaker=MemoryDisruptiveActionLog(),
-                    idempotency=MemoryIdempotencyStore(),
-                    audit=audit,
-                    policy=lambda path=policy_path: load_policy(path),  # type: ignore[misc]
-                )
-                set_container(container)
+                set_container(make_estate(policy_copy(Path(tmp))).container)
                 episodes_log.ms.clear()
                 cpu0, wall0 = time.process_time(), time.perf_counter()
                 result = run_incident(incident_finding, Path(tmp) / f"{name}.sqlite3")

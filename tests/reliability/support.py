@@ -448,6 +448,11 @@ def activity_writes(emulator: Emulator) -> Counter[tuple[str, str]]:
     )
 
 
+def differences(baseline: Mapping[Any, Any], chaos: Mapping[Any, Any]) -> dict[Any, tuple[Any, Any]]:
+    """Every key whose value differs between the two runs: ``{key: (fault-free, chaos)}``."""
+    return {k: (baseline.get(k), chaos.get(k)) for k in set(baseline) | set(chaos) if baseline.get(k) != chaos.get(k)}
+
+
 def incident_status(name: str, state: dict[str, Any], case: Case) -> tuple[str, dict[str, Any] | None, list[str]]:
     """For run ``name``: the label of ``case`` in messages, its custom status (``None`` when the
     orchestration failed or was terminated) and what is wrong with its runtime status or playbook."""

@@ -93,6 +93,7 @@ from tests.reliability.support import (
     cases,
     decide,
     deliver,
+    differences,
     incident_status,
     pending_approvals,
     poll_round,
@@ -597,17 +598,9 @@ def test_approvals_decided_over_http_end_the_same_with_faults_lro_failures_and_h
         if _outcome(baseline.states[c.incident_id]) != _outcome(chaos.states[c.incident_id])
     }
     assert not different, f"seed={seed}: step outcomes (fault-free, chaos) differ: {different}"
-    resources_differ = [
-        (rid, baseline.resources[rid], chaos.resources.get(rid))
-        for rid in baseline.resources
-        if baseline.resources[rid] != chaos.resources.get(rid)
-    ]
+    resources_differ = list(differences(baseline.resources, chaos.resources).items())
     assert not resources_differ, f"seed={seed}: {len(resources_differ)} resource(s) differ: {resources_differ[:3]}"
-    writes_differ = {
-        k: (baseline.writes.get(k), chaos.writes.get(k))
-        for k in set(baseline.writes) | set(chaos.writes)
-        if baseline.writes.get(k) != chaos.writes.get(k)
-    }
+    writes_differ = differences(baseline.writes, chaos.writes)
     assert not writes_differ, f"seed={seed}: effective ARM writes (fault-free, chaos) differ: {writes_differ}"
     expected_writes = sum(1 for p in plans.values() if p.approved)
     assert sum(baseline.writes.values()) == expected_writes, f"seed={seed}: {baseline.writes}"

@@ -57,6 +57,7 @@ from tests.reliability.support import (
     audit_summary,
     cases,
     deliver,
+    differences,
     incident_status,
     key_view,
     poll_round,
@@ -246,17 +247,9 @@ def test_one_hundred_incidents_end_the_same_with_faults_and_host_kills(tmp_path:
     for case in all_cases:
         base = {k: v for k, v in step_outcomes(baseline.states[case.incident_id]).items()}
         assert all(v == "succeeded" for k, v in base.items() if k in case.changing_steps), f"seed={seed}: {base}"
-    different = [
-        (rid, baseline.resources[rid], chaos.resources.get(rid))
-        for rid in baseline.resources
-        if baseline.resources[rid] != chaos.resources.get(rid)
-    ]
+    different = list(differences(baseline.resources, chaos.resources).items())
     assert not different, f"seed={seed}: {len(different)} resource(s) differ, e.g. {different[:3]}"
-    writes_differ = {
-        k: (baseline.writes.get(k), chaos.writes.get(k))
-        for k in set(baseline.writes) | set(chaos.writes)
-        if baseline.writes.get(k) != chaos.writes.get(k)
-    }
+    writes_differ = differences(baseline.writes, chaos.writes)
     assert not writes_differ, f"seed={seed}: effective ARM writes (fault-free, chaos) differ: {writes_differ}"
     assert chaos.secrets == baseline.secrets, f"seed={seed}: Key Vault secrets differ: {chaos.secrets}"
     rotated = [c for c in all_cases if c.kind == "credential_theft"]

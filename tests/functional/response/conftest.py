@@ -135,12 +135,9 @@ class Estate:
         return [r.action for r in self.audit.records(incident_id=incident_id)]
 
 
-@pytest.fixture
-def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
-    """The emulator with ``response_tenant()``; response, keys and container wired to it."""
-    monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
-    monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
-    monkeypatch.setattr(handlers.incidents, "APPROVAL_GATE_AVAILABLE", False)
+def make_estate(policy_path: Path) -> Estate:
+    """The emulator with ``response_tenant()``, and a container (not installed) whose response
+    and keys ports talk to it, with memory stores and the policy read from ``policy_path``."""
     emulator = Emulator(response_tenant(), seed=11)
     emulator.principals[TOKEN] = WARDEN
     clients = build_clients(emulator)
@@ -153,8 +150,8 @@ def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
     container.incident_findings = MemoryIncidentFindingsStore()
     container.idempotency = MemoryIdempotencyStore()
     container.keys_ports = keys
-    holder = Estate(emulator, None, audit, container, policy_copy(tmp_path))  # type: ignore[arg-type]
-    ports = ResponsePorts(
+    holder = Estate(emulator, None, audit, container, policy_path)  # type: ignore[arg-type]
+    holder.ports = ResponsePorts(
         cognitive=AzureCognitive(clients, polling_interval=0),
         snapshots=MemorySnapshotStore(),
         breaker=MemoryDisruptiveActionLog(),
@@ -162,8 +159,17 @@ def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
         audit=audit,
         policy=holder.policy,
     )
-    holder.ports = ports
-    container.response_ports = ports
-    set_container(container)
+    container.response_ports = holder.ports
+    return holder
+
+
+@pytest.fixture
+def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
+    """The emulator with ``response_tenant()``; response, keys and container wired to it."""
+    monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
+    monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
+    monkeypatch.setattr(handlers.incidents, "APPROVAL_GATE_AVAILABLE", False)
+    holder = make_estate(policy_copy(tmp_path))
+    set_container(holder.container)
     yield holder
     reset_container()
