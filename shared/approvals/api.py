@@ -300,7 +300,8 @@ def _page_principal(request: ApiRequest) -> Principal | ApiResponse:
     return principal
 
 
-async def page_get(deps: ApprovalsDeps, request: ApiRequest, message: str = "", status: int = 200) -> ApiResponse:
+def _page_approver(deps: ApprovalsDeps, request: ApiRequest) -> Principal | ApiResponse:
+    """The signed-in approver, or the page that says why not (401 sign in, 403 not an approver)."""
     principal = _page_principal(request)
     if isinstance(principal, ApiResponse):
         return principal
@@ -308,6 +309,13 @@ async def page_get(deps: ApprovalsDeps, request: ApiRequest, message: str = "", 
         require_approver(principal, deps.approver_role)
     except DecisionRefusedError as exc:
         return _html(403, page.render_forbidden(principal, exc.message))
+    return principal
+
+
+async def page_get(deps: ApprovalsDeps, request: ApiRequest, message: str = "", status: int = 200) -> ApiResponse:
+    principal = _page_approver(deps, request)
+    if isinstance(principal, ApiResponse):
+        return principal
     csrf = page.csrf_token(deps.csrf_key, principal, now=deps.clock())
     records = deps.service.pending(principal)
     return _html(status, page.render_list(principal, records, csrf=csrf, action=PAGE_DECIDE_PATH, message=message))
@@ -339,13 +347,9 @@ def _form_guard(deps: ApprovalsDeps, request: ApiRequest, principal: Principal) 
 
 
 async def page_post(deps: ApprovalsDeps, request: ApiRequest, signal: Signal | None) -> ApiResponse:
-    principal = _page_principal(request)
+    principal = _page_approver(deps, request)
     if isinstance(principal, ApiResponse):
         return principal
-    try:
-        require_approver(principal, deps.approver_role)
-    except DecisionRefusedError as exc:
-        return _html(403, page.render_forbidden(principal, exc.message))
     form, problem = _form_guard(deps, request, principal)
     if form is None:
         return _html(403, page.render_forbidden(principal, problem))
