@@ -55,8 +55,9 @@ QUARANTINE_SOURCE = "key_vault_event"
 # shorter retry window would lose the rotation (found by the reliability suite for emergency
 # rotations). The lease is short because a live step renews it (shared.keys.service._Lease) and
 # checks it is still its own just before writing Key Vault: a dead step's claim frees the key
-# within 90 s, and the retry reuses the key the dead step regenerated (shared.keys.service keeps
-# its SHA-256, never the value), so a key is regenerated once per step.
+# within 90 s. Before regenerating, a step records the SHA-256 of the key it replaces (never a
+# value), so a retry that finds another key on the account proves and stores it instead of
+# regenerating again, even when the dead host never saw Azure's answer: once per step.
 # As for incident steps (handlers.incidents): the lease's worth of attempts, plus TRANSIENT_ATTEMPTS.
 RETRY_INTERVAL_S = 15
 TRANSIENT_ATTEMPTS = 8

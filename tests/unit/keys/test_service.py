@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.azure.cognitive import AccountKeys
 from shared.keys.policy import KeyPolicy
 from shared.keys.rotation import KeyStep, StepRequest, StepStatus, rotation_instance_id
 from shared.keys.service import (
@@ -16,6 +17,7 @@ from shared.keys.service import (
     classify_key_vault_event,
 )
 from shared.keys.slots import KeySlot
+from shared.resource_ids import AccountId
 from shared.storage.ports import AlreadyInProgressError, LeaseLostError
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, VAULT, World
 from tests.unit.keys.samples import near_expiry
@@ -188,7 +190,49 @@ def test_a_step_whose_host_died_after_regenerating_does_not_regenerate_again(wor
         assert made not in str(record[0].result)
 
 
-def test_a_key_regenerated_by_someone_else_since_is_regenerated_by_the_retry(world: World) -> None:
+def test_a_regeneration_whose_answer_died_with_its_host_is_not_repeated(world: World) -> None:
+    """The regenerate request reached Azure, which applied it, but the host died before the answer
+    came back (seed 20261125 of the reliability suite): the retry must see the key changed."""
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    regenerate = world.cognitive.regenerate_key
+
+    def applied_then_host_dies(account: AccountId, slot: KeySlot) -> AccountKeys:
+        regenerate(account, slot)
+        raise KeyboardInterrupt("SIGKILL")
+
+    world.cognitive.regenerate_key = applied_then_host_dies  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+    made = world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
+    world.cognitive.regenerate_key = regenerate  # type: ignore[method-assign]
+    outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)  # the retry
+    assert outcome.status is StepStatus.SUCCEEDED
+    assert world.cognitive.regenerations == [(ACCOUNT, KeySlot.KEY2)]
+    assert world.secrets.get_secret(VAULT, SECRET).value == made
+
+
+def test_a_regeneration_that_never_reached_azure_is_sent_by_the_retry(world: World) -> None:
+    version = world.seed_secret()
+    request = step_request(world, version, SCHEDULED)
+    before = world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
+    regenerate = world.cognitive.regenerate_key
+
+    def host_dies_first(account: AccountId, slot: KeySlot) -> AccountKeys:
+        raise KeyboardInterrupt("SIGKILL")
+
+    world.cognitive.regenerate_key = host_dies_first  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+    world.cognitive.regenerate_key = regenerate  # type: ignore[method-assign]
+    outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
+    assert outcome.status is StepStatus.SUCCEEDED
+    assert world.cognitive.regenerations == [(ACCOUNT, KeySlot.KEY2)]
+    assert world.cognitive.current_key(ACCOUNT, KeySlot.KEY2) != before
+    assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
+
+
+def test_a_key_regenerated_by_someone_else_since_is_stored_not_regenerated_again(world: World) -> None:
     version = world.seed_secret()
     request = step_request(world, version, SCHEDULED)
     world.probe.reject_next = 1
@@ -202,7 +246,8 @@ def test_a_key_regenerated_by_someone_else_since_is_regenerated_by_the_retry(wor
     world.cognitive.regenerate_key(ACCOUNT, KeySlot.KEY2)  # someone else, meanwhile
     world.ports.sleep = lambda _s: None
     outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
-    assert outcome.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 3
+    # the key this step set out to replace is gone either way: the account's key is proven and stored
+    assert outcome.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 2
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
 
 
