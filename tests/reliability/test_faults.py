@@ -30,8 +30,8 @@ lease (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 90 s) expires; the ret
 (``handlers.keys._RETRY``, 15 s apart) then completes the rotation, so a run where a kill lands
 there takes about a minute longer. (This suite found that the 600 s lease the step used to hold
 outlasted the retries and lost the rotation, and that a host killed while its regenerate
-request was in flight made the retry regenerate the key a second time.) ``WARDEN_RELIABILITY_ROTATION=0`` leaves the kind
-out (and with it every Key Vault call).
+request was in flight made the retry regenerate the key a second time.)
+``WARDEN_RELIABILITY_ROTATION=0`` leaves the kind out (and with it every Key Vault call).
 """
 
 from __future__ import annotations
