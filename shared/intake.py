@@ -1,7 +1,10 @@
 """Intake: one finding in, exactly one incident affected.
 
-Every finding source (Event Grid, Event Hub, the SecurityAlert poller, key scans, detectors)
-calls ``ingest``. It guarantees:
+Every incident-opening finding source (Event Grid, Event Hub, the SecurityAlert poller, the
+anomaly detectors) calls ``ingest``. Key hygiene does not yet: the key scan and Key Vault events
+start rotations directly (``handlers.keys``), each rotation deduplicated by its instance id and
+audited, and the scan's findings are logged (docs/policy.md, "Key hygiene findings"). It
+guarantees:
 
 - **once per finding**: an idempotency record keyed by the finding's dedupe key (for a
   Defender alert, its SystemAlertId) makes a redelivered or cross-path duplicate a no-op;
