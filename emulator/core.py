@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from emulator.faults import API_NAMES, Counters, FaultRule, Faults
+from emulator.faults import API_NAMES, LOST_ANSWER_HEADER, Counters, FaultRule, Faults
 from emulator.http import ChallengeError, HttpError, Request, Response, new_request_id
 from emulator.state import PublishedEvent, TenantState
 from emulator.tables import LOG_TABLES, coerce_row
@@ -266,6 +266,8 @@ class Emulator:
         if route.subscription is not None and route.arm_kind is not None:
             header = f"x-ms-ratelimit-remaining-subscription-{route.arm_kind}"
             response.headers[header] = str(self.throttle.remaining(route.subscription, route.arm_kind))
+        if call.fault("lost_answer") is not None:
+            response.headers[LOST_ANSWER_HEADER] = "1"
         return response
 
     def _service_for(self, req: Request) -> Service | None:

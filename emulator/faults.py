@@ -15,6 +15,10 @@ A fault rule targets API names (see ``API_NAMES``; ``fnmatch`` patterns such as 
 ``lro_failure``
     the long-running operation this call starts ends ``Failed`` with ``code`` (default
     ``InternalServerError``); only fires on LRO-starting APIs.
+``lost_answer``
+    handle the call normally (a write takes effect), then drop the answer: the in-process
+    transport raises a read timeout and the loopback server closes the connection without
+    answering, as when a connection breaks after Azure applied a write.
 ``partial``
     Log Analytics answers 200 with the rows truncated to ``keep_rows`` (default: half) and an
     ``error`` of code ``PartialError`` (``LogsQueryPartialResult`` in the SDK); only fires on
@@ -31,7 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["API_NAMES", "FAULT_KINDS", "Counters", "FaultRule", "Faults"]
+__all__ = ["API_NAMES", "FAULT_KINDS", "LOST_ANSWER_HEADER", "Counters", "FaultRule", "Faults"]
 
 API_NAMES: dict[str, str] = {
     "arm.accounts.list": "GET  /subscriptions/{s}/providers/Microsoft.CognitiveServices/accounts",
@@ -65,8 +69,11 @@ API_NAMES: dict[str, str] = {
 }
 """Every API name the emulator counts and accepts faults for, with the call it stands for."""
 
-FaultKind = Literal["throttle", "error", "latency", "lro_failure", "partial"]
-FAULT_KINDS: tuple[str, ...] = ("throttle", "error", "latency", "lro_failure", "partial")
+FaultKind = Literal["throttle", "error", "latency", "lro_failure", "lost_answer", "partial"]
+FAULT_KINDS: tuple[str, ...] = ("throttle", "error", "latency", "lro_failure", "lost_answer", "partial")
+LOST_ANSWER_HEADER = "x-emulator-lost-answer"
+"""Set by ``Emulator.handle`` on a response whose answer a ``lost_answer`` fault drops; the
+transports act on it and never pass it on."""
 LRO_APIS = frozenset({"arm.accounts.update", "arm.deployments.createOrUpdate", "arm.deployments.delete"})
 PARTIAL_APIS = frozenset({"logs.query", "logs.batch"})
 

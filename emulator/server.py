@@ -40,6 +40,7 @@ import yaml
 from aiohttp import web
 
 from emulator.core import Emulator
+from emulator.faults import LOST_ANSWER_HEADER
 from emulator.tenant import TenantError
 
 __all__ = ["ADMIN_PREFIX", "EmulatorServer", "build_app"]
@@ -76,6 +77,9 @@ def build_app(emulator: Emulator) -> web.Application:
         status, out_headers, payload = await loop.run_in_executor(
             None, emulator.handle, request.method, url, headers, body
         )
+        if out_headers.pop(LOST_ANSWER_HEADER, None) is not None and request.transport is not None:
+            request.transport.abort()  # the change is made; the client never hears of it
+            raise asyncio.CancelledError
         response = web.Response(status=status, body=payload if status not in (204, 304) else None)
         for key, value in out_headers.items():
             if key.lower() not in _HOP_HEADERS:

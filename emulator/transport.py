@@ -29,6 +29,7 @@ from requests.structures import CaseInsensitiveDict
 from urllib3.response import HTTPResponse
 
 from emulator.core import Emulator
+from emulator.faults import LOST_ANSWER_HEADER
 
 __all__ = ["EmulatorAdapter", "EmulatorTransport"]
 
@@ -57,6 +58,10 @@ class EmulatorAdapter(BaseAdapter):
         status, headers, content = self.emulator.handle(
             request.method or "GET", request.url or "", dict(request.headers), body or b""
         )
+        if headers.pop(LOST_ANSWER_HEADER, None) is not None:
+            raise requests.exceptions.ReadTimeout(
+                "the emulator dropped the answer (lost_answer fault)", request=request
+            )
         response = requests.Response()
         response.status_code = status
         response.headers = CaseInsensitiveDict(headers)

@@ -51,6 +51,13 @@ __all__ = [
 
 T = TypeVar("T")
 
+REGENERATE_CALL_OPTIONS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 10, "read_timeout": 30}
+"""Per-call options of ``regenerateKey``, the one call Warden makes that is not idempotent: the
+SDK's own retries are off (it retries a POST on 500/503/504 and 429, and a gateway error or a
+lost answer can follow a regeneration Azure already applied), and the call ends within 40 s, well
+inside the key step's 90 s claim. The key step decides what a failed call means: it records the
+key it replaces before calling, and its retry regenerates only if the account still holds it."""
+
 
 class CognitiveError(RuntimeError):
     """A Cognitive Services management call failed (the message names resource and operation)."""
@@ -65,8 +72,9 @@ class CognitiveAccessDeniedError(CognitiveError):
 
 
 class CognitiveTransientError(CognitiveError):
-    """Throttled (HTTP 429), busy (HTTP 409: another operation is in progress on the resource)
-    or a server error (HTTP 408, 5xx) that outlasted the SDK's own retries, or a long-running
+    """Throttled (HTTP 429), busy (HTTP 409: another operation is in progress on the resource),
+    a server error (HTTP 408, 5xx) that outlasted the SDK's own retries, no answer at all
+    (connection failed or timed out: a write may or may not have happened), or a long-running
     operation that ended ``Failed`` with a transient error code (``is_transient_operation_failure``):
     trying again later may succeed."""
 
@@ -256,10 +264,19 @@ class CognitivePort(Protocol):
 # the real adapter
 # --------------------------------------------------------------------------------------------
 def _call(what: str, permission: str, fn: Callable[[], T]) -> T:
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     try:
         return fn()
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        # No answer (connection refused or reset, timed out): whether Azure applied a write is unknown.
+        raise CognitiveTransientError(f"{what}: no answer from Azure ({type(exc).__name__})") from None
     except ResourceNotFoundError:
         raise CognitiveNotFoundError(f"{what}: not found (HTTP 404)") from None
     except ClientAuthenticationError as exc:
@@ -385,7 +402,9 @@ class AzureCognitive:
         result = _call(
             what,
             "Microsoft.CognitiveServices/accounts/regenerateKey/action",
-            lambda: client.accounts.regenerate_key(account.resource_group, account.name, slot.arm_name),
+            lambda: client.accounts.regenerate_key(
+                account.resource_group, account.name, slot.arm_name, **REGENERATE_CALL_OPTIONS
+            ),
         )
         return _keys(result, what)
 

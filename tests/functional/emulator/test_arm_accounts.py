@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.mgmt.cognitiveservices.models import Account, AccountProperties, NetworkRuleSet
 
 from tests.functional.emulator.conftest import (
@@ -105,6 +111,16 @@ def test_regenerate_key_replaces_only_that_slot(env: Env) -> None:
     assert after.key2 != before.key2
     assert after.key1 == before.key1
     assert cognitive.accounts.list_keys(RG_DEV, ACCOUNT_DEV).key2 == after.key2
+
+
+def test_a_lost_answer_fault_applies_the_call_and_drops_the_answer(env: Env) -> None:
+    cognitive = env.clients.cognitive(SUB_DEV)
+    before = cognitive.accounts.list_keys(RG_DEV, ACCOUNT_DEV)
+    env.emulator.inject_fault("arm.accounts.regenerateKey", "lost_answer")
+    with pytest.raises((ServiceResponseError, ServiceRequestError)):
+        cognitive.accounts.regenerate_key(RG_DEV, ACCOUNT_DEV, key_name="Key2", retry_total=0)
+    assert cognitive.accounts.list_keys(RG_DEV, ACCOUNT_DEV).key2 != before.key2  # it happened
+    assert env.emulator.calls("arm.accounts.regenerateKey") == 1
 
 
 def test_list_keys_fails_when_local_auth_is_disabled(env: Env) -> None:

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.azure.cognitive import AccountPatch, CognitiveNotFoundError, ContentFilter, RaiPolicyInfo
+from shared.azure.cognitive import (
+    AccountPatch,
+    CognitiveNotFoundError,
+    CognitiveTransientError,
+    ContentFilter,
+    RaiPolicyInfo,
+)
 from shared.azure.dataplane import KeyRejectedError
 from shared.azure.inventory import AzureInventory
 from shared.azure.logs import AzureLogs
@@ -28,6 +34,32 @@ def test_keys_are_listed_and_regenerated_and_the_probe_tells_them_apart(estate: 
     probe.check_key(info.endpoint, after.key2)
     with pytest.raises(KeyRejectedError):
         probe.check_key(info.endpoint, before.key2)
+
+
+@pytest.mark.parametrize(("kind", "status"), [("error", 503), ("error", 500), ("throttle", 429)])
+def test_a_failed_regeneration_is_not_retried_by_the_sdk(estate: Estate, kind: str, status: int) -> None:
+    """regenerateKey is not idempotent: the SDK would resend the POST after a 5xx or a 429, and
+    Azure may have applied the first one. The key step decides instead (it knows the old key)."""
+    cognitive = estate.ports.cognitive
+    before = cognitive.list_keys(ACCOUNT)
+    estate.emulator.inject_fault("arm.accounts.regenerateKey", kind, status=status, retry_after=0.01)
+    estate.emulator.reset_counters()
+    with pytest.raises(CognitiveTransientError, match=f"regenerate Key2 of .*HTTP {status}"):
+        cognitive.regenerate_key(ACCOUNT, KeySlot.KEY2)
+    assert estate.emulator.calls("arm.accounts.regenerateKey") == 1
+    assert cognitive.list_keys(ACCOUNT) == before
+    again = cognitive.regenerate_key(ACCOUNT, KeySlot.KEY2)  # the fault fired once
+    assert again.key2 != before.key2
+
+
+def test_a_regeneration_whose_answer_was_lost_is_a_transient_error(estate: Estate) -> None:
+    cognitive = estate.ports.cognitive
+    before = cognitive.list_keys(ACCOUNT)
+    estate.emulator.inject_fault("arm.accounts.regenerateKey", "lost_answer")
+    with pytest.raises(CognitiveTransientError, match="no answer from Azure"):
+        cognitive.regenerate_key(ACCOUNT, KeySlot.KEY2)
+    assert estate.emulator.calls("arm.accounts.regenerateKey") == 1  # not sent again
+    assert cognitive.list_keys(ACCOUNT).key2 != before.key2  # but Azure did regenerate it
 
 
 def test_a_missing_account_is_not_found(estate: Estate) -> None:
