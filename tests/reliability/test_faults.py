@@ -31,6 +31,8 @@ lease (``shared.keys.service.IDEMPOTENCY_LEASE_SECONDS``, 90 s) expires; the ret
 there takes about a minute longer. (This suite found that the 600 s lease the step used to hold
 outlasted the retries and lost the rotation, and that a host killed while its regenerate
 request was in flight made the retry regenerate the key a second time.)
+With rotations, a seeded 15 % of ``regenerateKey`` calls also lose their answer after Azure
+applied them (the emulator's ``lost_answer`` fault): the step's retry must not regenerate again.
 ``WARDEN_RELIABILITY_ROTATION=0`` leaves the kind out (and with it every Key Vault call).
 """
 
@@ -89,11 +91,25 @@ def _fault_rules(seed: int) -> list[dict[str, Any]]:
             {"api": api, "kind": "error", "status": 500, "probability": 0.03, "seed": rng.randrange(1 << 30)},
             {"api": api, "kind": "latency", "latency": 0.3, "probability": 0.1, "seed": rng.randrange(1 << 30)},
         ]
+    if WITH_ROTATION:  # regenerateKey is the one call that is not idempotent: Azure applies it, the answer is lost
+        rules.append(
+            {
+                "api": "arm.accounts.regenerateKey",
+                "kind": "lost_answer",
+                "probability": 0.15,
+                "seed": rng.randrange(1 << 30),
+            }
+        )
     return rules
 
 
 def _label(rule: dict[str, Any]) -> str:
-    what = {"throttle": "429", "error": str(rule["status"]), "latency": f"latency {rule['latency']}s"}[rule["kind"]]
+    what = {
+        "throttle": "429",
+        "error": str(rule["status"]),
+        "latency": f"latency {rule['latency']}s",
+        "lost_answer": "lost answer",
+    }[rule["kind"]]
     return f"{rule['api']} {what}"
 
 
