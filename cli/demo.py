@@ -625,41 +625,6 @@ def scenario_token_spike(demo: Demo) -> None:
     )
 
 
-def _resource_write_event(resource_uri: str, caller_oid: str) -> dict[str, Any]:
-    """The subscription system topic's ``ResourceWriteSuccess`` for a deployment PUT."""
-    subscription = resource_uri.split("/")[2]
-    operation = "Microsoft.CognitiveServices/accounts/deployments/write"
-    return {
-        "id": str(uuid.uuid4()),
-        "topic": f"/subscriptions/{subscription}",
-        "subject": resource_uri,
-        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
-        "eventTime": datetime.now(UTC).isoformat(),
-        "dataVersion": "2",
-        "metadataVersion": "1",
-        "data": {
-            "authorization": {
-                "scope": resource_uri,
-                "action": operation,
-                "evidence": {"role": "Contributor", "principalId": caller_oid},
-            },
-            "claims": {"http://schemas.microsoft.com/identity/claims/objectidentifier": caller_oid},
-            "correlationId": str(uuid.uuid4()),
-            "httpRequest": {
-                "clientIpAddress": "198.51.100.8",
-                "method": "PUT",
-                "url": "https://management.azure.com" + resource_uri,
-            },
-            "resourceProvider": "Microsoft.CognitiveServices",
-            "resourceUri": resource_uri,
-            "operationName": operation,
-            "status": "Succeeded",
-            "subscriptionId": subscription,
-            "tenantId": "4d2c6a8e-1b3f-4e5a-9c7d-0f1e2d3c4b5a",
-        },
-    }
-
-
 def _shape(info: Any) -> tuple[Any, ...]:
     return (
         info.model_format,
@@ -705,7 +670,11 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
         f"{name} on contoso-openai-prod (ARM PUT): {original.sku_name} x{original.sku_capacity}, "
         f"RAI {original.rai_policy_name}"
     )
-    event = _resource_write_event(str(deployment), "6d7e8f90-0000-4000-8000-0000000000aa")
+    from emulator.datasets.events import resource_write_success
+
+    event = resource_write_success(
+        str(deployment), "6d7e8f90-0000-4000-8000-0000000000aa", tenant_id="4d2c6a8e-1b3f-4e5a-9c7d-0f1e2d3c4b5a"
+    )
     demo.expect(demo.eventgrid("on_resource_event", [event]) == 202, "ARM → Event Grid: ResourceWriteSuccess (202)")
     key = f"model:unapproved_deployment|{str(deployment).lower()}|openai/gpt-35-turbo@0125"
     incident = incident_instance_id(key)

@@ -19,6 +19,7 @@ from devhost.server import DevHostThread
 from emulator import Emulator
 from emulator.datasets import AnomalyDataset, generate_anomaly_dataset
 from emulator.datasets.anomalies import SUBSCRIPTION_ID, WARDEN_PRINCIPAL_ID, WORKSPACE_ID
+from emulator.datasets.events import resource_write_success
 from emulator.server import EmulatorServer
 from emulator.state import Deployment
 from shared.bootstrap import container, reset_container
@@ -67,37 +68,13 @@ def status(host: DevHostThread, instance_id: str) -> dict[str, Any] | None:
 
 def resource_write_event(resource_uri: str) -> dict[str, Any]:
     """A subscription-topic ResourceWriteSuccess event, shaped like the documented ones."""
-    return {
-        "id": "5f1c2e3d-0000-4000-8000-00000000d3b1",
-        "topic": f"/subscriptions/{SUBSCRIPTION_ID}",
-        "subject": resource_uri,
-        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
-        "eventTime": datetime.now(UTC).isoformat(),
-        "dataVersion": "2",
-        "metadataVersion": "1",
-        "data": {
-            "authorization": {
-                "scope": resource_uri,
-                "action": "Microsoft.CognitiveServices/accounts/deployments/write",
-                "evidence": {"role": "Contributor", "principalId": "6d7e8f90-0000-4000-8000-0000000000aa"},
-            },
-            "claims": {
-                "http://schemas.microsoft.com/identity/claims/objectidentifier": "6d7e8f90-0000-4000-8000-0000000000aa"
-            },
-            "correlationId": "0c0ffee0-0000-4000-8000-000000000001",
-            "httpRequest": {
-                "clientIpAddress": "198.51.100.8",
-                "method": "PUT",
-                "url": "https://management.azure.com" + resource_uri,
-            },
-            "resourceProvider": "Microsoft.CognitiveServices",
-            "resourceUri": resource_uri,
-            "operationName": "Microsoft.CognitiveServices/accounts/deployments/write",
-            "status": "Succeeded",
-            "subscriptionId": SUBSCRIPTION_ID,
-            "tenantId": "72f988bf-0000-4000-8000-00000000c0de",
-        },
-    }
+    return resource_write_success(
+        resource_uri,
+        "6d7e8f90-0000-4000-8000-0000000000aa",
+        subscription=SUBSCRIPTION_ID,
+        event_id="5f1c2e3d-0000-4000-8000-00000000d3b1",
+        correlation_id="0c0ffee0-0000-4000-8000-000000000001",
+    )
 
 
 def deliver(host: DevHostThread, events: list[dict[str, Any]]) -> requests.Response:

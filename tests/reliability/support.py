@@ -30,6 +30,7 @@ from azure.data.tables import TableServiceClient
 from cli.stack import ROOT, LocalStack
 from devhost.azurite import Azurite
 from emulator import Emulator
+from emulator.datasets.events import resource_write_success
 from emulator.server import EmulatorServer
 from emulator.tenant import load_tenant
 from shared.audit.store import TableAuditStore
@@ -293,37 +294,14 @@ def _defender_event(case: Case) -> dict[str, Any]:
 
 
 def _resource_event(case: Case) -> dict[str, Any]:
-    uri = case.resource
-    principal = "6d7e8f90-0000-4000-8000-0000000000aa"
-    return {
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-event:" + uri)),
-        "topic": f"/subscriptions/{SUBSCRIPTION}",
-        "subject": uri,
-        "eventType": "Microsoft.Resources.ResourceWriteSuccess",
-        "eventTime": datetime.now(UTC).isoformat(),
-        "dataVersion": "2",
-        "metadataVersion": "1",
-        "data": {
-            "authorization": {
-                "scope": uri,
-                "action": "Microsoft.CognitiveServices/accounts/deployments/write",
-                "evidence": {"role": "Contributor", "principalId": principal},
-            },
-            "claims": {"http://schemas.microsoft.com/identity/claims/objectidentifier": principal},
-            "correlationId": str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-correlation:" + uri)),
-            "httpRequest": {
-                "clientIpAddress": "198.51.100.8",
-                "method": "PUT",
-                "url": "https://management.azure.com" + uri,
-            },
-            "resourceProvider": "Microsoft.CognitiveServices",
-            "resourceUri": uri,
-            "operationName": "Microsoft.CognitiveServices/accounts/deployments/write",
-            "status": "Succeeded",
-            "subscriptionId": SUBSCRIPTION,
-            "tenantId": "72f988bf-0000-4000-8000-00000000c0de",
-        },
-    }
+    """The deployment write of ``case``; the same ids on every delivery (a redelivery)."""
+    return resource_write_success(
+        case.resource,
+        "6d7e8f90-0000-4000-8000-0000000000aa",
+        subscription=SUBSCRIPTION,
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-event:" + case.resource)),
+        correlation_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "reliability-correlation:" + case.resource)),
+    )
 
 
 def deliver_once(stack: LocalStack, batch: list[Case]) -> bool:
@@ -446,6 +424,18 @@ def activity_writes(emulator: Emulator) -> Counter[tuple[str, str]]:
         for r in rows
         if "listkeys" not in str(r["OperationNameValue"]).lower()
     )
+
+
+def fault_label(rule: Mapping[str, Any]) -> str:
+    """How a fault rule (``Emulator.list_faults()``) is named in run summaries."""
+    what = {
+        "throttle": "429",
+        "error": str(rule["status"]),
+        "latency": f"latency {rule['latency']}s",
+        "lro_failure": "LRO Failed",
+        "lost_answer": "lost answer",
+    }[rule["kind"]]
+    return f"{rule['api']} {what}"
 
 
 def differences(baseline: Mapping[Any, Any], chaos: Mapping[Any, Any]) -> dict[Any, tuple[Any, Any]]:

@@ -94,6 +94,7 @@ from tests.reliability.support import (
     decide,
     deliver,
     differences,
+    fault_label,
     incident_status,
     pending_approvals,
     poll_round,
@@ -370,16 +371,6 @@ def _fault_rules(seed: int) -> list[dict[str, Any]]:
     ]
 
 
-def _label(rule: dict[str, Any]) -> str:
-    what = {
-        "throttle": "429",
-        "error": str(rule["status"]),
-        "latency": f"latency {rule['latency']}s",
-        "lro_failure": "LRO Failed",
-    }[rule["kind"]]
-    return f"{rule['api']} {what}"
-
-
 @dataclass
 class Run:
     states: dict[str, dict[str, Any]]
@@ -441,7 +432,7 @@ def _run(
             f"#{c.index} {c.kind} {iid} sent={[approver.sent.get((iid, s), 0) for s in c.changing_steps]}"
             for iid, c in list(pending.items())[:10]
         )
-        fired = {_label(r): int(r["fired"]) for r in emulator.list_faults()}
+        fired = {fault_label(r): int(r["fired"]) for r in emulator.list_faults()}
         emulator.clear_faults()
         emulator.settle_operations()
         records: dict[tuple[str, str], dict[str, Any] | None] = {}

@@ -61,6 +61,7 @@ from tests.reliability.support import (
     cases,
     deliver,
     differences,
+    fault_label,
     incident_status,
     key_view,
     poll_round,
@@ -101,16 +102,6 @@ def _fault_rules(seed: int) -> list[dict[str, Any]]:
             }
         )
     return rules
-
-
-def _label(rule: dict[str, Any]) -> str:
-    what = {
-        "throttle": "429",
-        "error": str(rule["status"]),
-        "latency": f"latency {rule['latency']}s",
-        "lost_answer": "lost answer",
-    }[rule["kind"]]
-    return f"{rule['api']} {what}"
 
 
 @dataclass
@@ -168,7 +159,7 @@ def _run(workdir: Path, tenant_file: Path, policy: Path, all_cases: list[Case], 
         assert not pending, f"seed={seed}: {len(pending)} incident(s) never responded (stuck): " + ", ".join(
             f"#{c.index} {c.kind} {iid}" for iid, c in list(pending.items())[:10]
         )
-        fired = {_label(r): int(r["fired"]) for r in emulator.list_faults()}
+        fired = {fault_label(r): int(r["fired"]) for r in emulator.list_faults()}
         emulator.clear_faults()
         emulator.settle_operations()
         report, per_incident = audit_summary(stack, all_cases)
