@@ -73,9 +73,9 @@ _audit = logging.getLogger("warden.audit.keys")
 
 IDEMPOTENCY_LEASE_SECONDS = 90
 """The claim a key step holds on its (rotation, step): short, so a host that dies inside the step
-frees it within 90 s, and renewed while the step waits (each probe pause) and just before the
-Key Vault write, so a step that lost its claim (it stalled past the lease and a retry took over
-and regenerated the key again) stops before it writes a key that no longer works."""
+frees it within 90 s, and renewed while the step waits (each probe pause), just before
+regenerating and just before the Key Vault write, so a step that lost its claim (it stalled past
+the lease and a retry took the step over) stops before it changes anything."""
 IDEMPOTENCY_TTL_SECONDS = 90 * 86_400
 _CONVENTION_TAGS = {CREDENTIAL_ID.lower(), PROVIDER_ADDRESS.lower(), VALIDITY_PERIOD_DAYS.lower(), ROTATION_ID.lower()}
 
