@@ -22,14 +22,18 @@ from shared.alert_intake import take_alerts
 from shared.intake import IntakeDeps, JoinOutcome
 from shared.models import Finding
 from shared.storage.cache import CompletedCache
-from shared.storage.incidents import (
+from shared.storage.memory import (
+    MemoryIdempotencyStore,
     MemoryIncidentFindingsStore,
     MemoryOpenIncidentStore,
+    MemoryQuarantineStore,
+)
+from shared.storage.tables import (
+    TableIdempotencyStore,
     TableIncidentFindingsStore,
     TableOpenIncidentStore,
+    TableQuarantineStore,
 )
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
-from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore
 
 JAILBREAK = "AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
 MAX_BYTES = 1_048_576

@@ -423,8 +423,8 @@ def scenario_security_alert_poll(demo: Demo) -> None:
 
 def _key_accepted(endpoint: str, key: str) -> bool:
     """Whether the account's data plane accepts ``key`` (Warden's own probe, via the emulator)."""
-    from shared.azure.dataplane import KeyRejectedError
     from shared.bootstrap import container
+    from shared.ports.probe import KeyRejectedError
 
     try:
         container().clients.data_plane().check_key(endpoint, key)
@@ -640,9 +640,10 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
     """A model off the allowlist is deployed: approved removal (snapshot kept), then restore."""
     from azure.mgmt.cognitiveservices.models import Deployment, DeploymentModel, DeploymentProperties, Sku
 
-    from shared.azure.cognitive import AzureCognitive, CognitiveNotFoundError
+    from shared.azure.cognitive import AzureCognitive
     from shared.bootstrap import container
     from shared.models import incident_instance_id
+    from shared.ports.cognitive import CognitiveNotFoundError
     from shared.resource_ids import AccountId, DeploymentId
 
     clients = container().clients

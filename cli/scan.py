@@ -75,14 +75,15 @@ def _progress(label: str, out: TextIO, enabled: bool, phases: dict[str, float]) 
 
 def run_scan(*, progress: bool = False, err: TextIO = sys.stderr) -> ScanOutcome:
     """Inventory + key-age scan + posture sweep (read-only). Raises on unreadable sources."""
-    from shared.anomalies.ports import AzurePosture
     from shared.anomalies.sweep import run_sweep
     from shared.azure.cognitive import AzureCognitive
     from shared.azure.inventory import AzureInventory
-    from shared.azure.logs import AzureLogs, LogsPort
+    from shared.azure.logs import AzureLogs
+    from shared.azure.posture import AzurePosture
     from shared.azure.vault import AzureSecrets
     from shared.bootstrap import container
     from shared.keys.service import KeysPorts, run_key_scan
+    from shared.ports.logs import LogsPort
     from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
 
     c = container()

@@ -35,14 +35,15 @@ from handlers.incidents import intake_deps
 from handlers.keys import event_to_dict
 from shared.anomalies.allowlist import unapproved_deployment_finding
 from shared.anomalies.events import classify_resource_event
-from shared.anomalies.ports import AzurePosture
 from shared.anomalies.runner import ingest_findings, run_detectors
 from shared.anomalies.sweep import run_sweep, select_for_ingest
-from shared.azure.cognitive import AzureCognitive, CognitiveNotFoundError
+from shared.azure.cognitive import AzureCognitive
 from shared.azure.inventory import AzureInventory
 from shared.azure.logs import AzureLogs
+from shared.azure.posture import AzurePosture
 from shared.bootstrap import container
 from shared.intake import IntakeDeps, ingest
+from shared.ports.cognitive import CognitiveNotFoundError
 from shared.settings import get_settings
 
 bp = df.Blueprint()

@@ -47,8 +47,8 @@ from shared.approvals.gate import (
 from shared.approvals.models import GATE_ORCHESTRATOR, GateRequest
 from shared.approvals.notices import approval_notice
 from shared.bootstrap import container
-from shared.notify.channels import deliver
 from shared.observability import log_context
+from shared.usecases.notifications import deliver
 
 bp = df.Blueprint()
 

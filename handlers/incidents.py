@@ -43,7 +43,6 @@ from shared.bootstrap import container
 from shared.intake import IntakeDeps, JoinOutcome
 from shared.models import Finding
 from shared.notify.incident import incident_messages
-from shared.notify.incident import send as send_notifications
 from shared.observability import log_context
 from shared.response.actions import LEASE_SECONDS, execute_step, record_result, verify_step
 from shared.response.models import ApprovalOutcome, ExecuteRequest
@@ -59,6 +58,7 @@ from shared.response.records import Notification, record_decision, record_notifi
 from shared.response.restore import plan_restore, restore_step
 from shared.response.triage import triage
 from shared.steps import ResponseStep, StepResult
+from shared.usecases.notifications import send as send_notifications
 
 bp = df.Blueprint()
 
@@ -260,7 +260,8 @@ def incident_notify(payload: dict[str, Any]) -> dict[str, Any]:
                 finding=notification.finding,
                 steps=notification.steps,
             )
-            result["channels"] = send_notifications(messages)
+            c = container()
+            result["channels"] = send_notifications(messages, c.channels, attempts=c.settings.notify_attempts)
         return result
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from shared.alerts.normalize import Accepted, Rejected, Skipped, normalize_batch
 from shared.intake import IngestResult, IngestStatus, IntakeDeps, ingest
-from shared.storage.ports import QuarantineStore
+from shared.ports.stores import QuarantineStore
 
 __all__ = ["AlertIntakeReport", "take_alerts"]
 

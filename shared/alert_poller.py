@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.alert_intake import AlertIntakeReport, take_alerts
-from shared.azure.logs import LogsPort
 from shared.intake import IntakeDeps
-from shared.storage.ports import ConcurrentUpdateError, QuarantineStore, Watermark, WatermarkStore
+from shared.ports.logs import LogsPort
+from shared.ports.stores import ConcurrentUpdateError, QuarantineStore, Watermark, WatermarkStore
 
 __all__ = ["DEFAULT_OVERLAP", "WATERMARK_NAME", "PollReport", "poll_security_alerts"]
 

@@ -16,28 +16,38 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.audit.store import AuditStore, TableAuditStore
 from shared.azure.clients import AzureClients
 from shared.observability import configure_logging
 from shared.policy import Policy, load_policy
-from shared.settings import WardenSettings, get_settings
-from shared.storage.approvals import ApprovalStore
-from shared.storage.breaker import DisruptiveActionLog, TableDisruptiveActionLog
-from shared.storage.cache import CompletedCache
-from shared.storage.incidents import (
+from shared.ports.stores import (
+    ApprovalStore,
+    AuditStore,
+    DisruptiveActionLog,
+    IdempotencyStore,
     IncidentFindingsStore,
     OpenIncidentStore,
+    QuarantineStore,
+    SnapshotStore,
+    WatermarkStore,
+)
+from shared.settings import WardenSettings, get_settings
+from shared.storage.cache import CompletedCache
+from shared.storage.tables import (
+    TableAuditStore,
+    TableDisruptiveActionLog,
+    TableIdempotencyStore,
     TableIncidentFindingsStore,
     TableOpenIncidentStore,
+    TableQuarantineStore,
+    TableSnapshotStore,
+    TableWatermarkStore,
 )
-from shared.storage.ports import IdempotencyStore, QuarantineStore, WatermarkStore
-from shared.storage.snapshots import SnapshotStore, TableSnapshotStore
-from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
 
 if TYPE_CHECKING:
     from shared.approvals.ports import ApprovalsDeps
     from shared.keys.config import KeysConfig
     from shared.keys.service import KeysPorts
+    from shared.ports.channels import Channel
     from shared.response.ports import ResponsePorts
 
 __all__ = ["Container", "container", "reset_container", "set_container", "startup"]
@@ -99,7 +109,7 @@ class Container:
     @cached_property
     def approvals(self) -> ApprovalStore:
         """Pending approvals (``WardenApprovals``)."""
-        from shared.storage.approvals import TableApprovalStore
+        from shared.storage.tables import TableApprovalStore
 
         return TableApprovalStore(self.clients.tables())
 
@@ -152,14 +162,9 @@ class Container:
         )
 
     @cached_property
-    def approvals_deps(self) -> ApprovalsDeps:
-        """The approval gate, API and page (``handlers/approvals.py``) and incident notifications:
-        the approval store, and the Event Grid and Teams channels the policy asks for."""
-        import secrets
-
-        from shared.approvals.ports import ApprovalsDeps
-        from shared.approvals.service import ApprovalService
-        from shared.notify.channels import Channel, EventGridChannel, TeamsChannel
+    def channels(self) -> list[Channel]:
+        """The notification channels the policy asks for and the settings configure."""
+        from shared.azure.channels import EventGridChannel, TeamsChannel
         from shared.observability import register_secret
 
         settings = self.settings
@@ -168,12 +173,25 @@ class Container:
         if policy.notifications.event_grid and settings.notify_topic_endpoint:
             channels.append(EventGridChannel(self.clients.event_grid_publisher))
         webhook = settings.teams_webhook_url.get_secret_value() if settings.teams_webhook_url else None
+        register_secret(webhook)  # the webhook URL is its credential: never logged
         if policy.notifications.teams and webhook:
             channels.append(TeamsChannel(webhook))
+        return channels
+
+    @cached_property
+    def approvals_deps(self) -> ApprovalsDeps:
+        """The approval gate, API and page (``handlers/approvals.py``) and incident notifications:
+        the approval store, and the Event Grid and Teams channels the policy asks for."""
+        import secrets
+
+        from shared.approvals.ports import ApprovalsDeps
+        from shared.approvals.service import ApprovalService
+        from shared.observability import register_secret
+
+        settings = self.settings
+        policy = self.policy  # validated at start-up
         signing_key = settings.link_signing_key.get_secret_value() if settings.link_signing_key else None
-        # Never log the signing key or the webhook URL (it is the webhook's credential).
-        register_secret(signing_key)
-        register_secret(webhook)
+        register_secret(signing_key)  # never logged
         key = signing_key.encode("utf-8") if signing_key else None
         return ApprovalsDeps(
             service=ApprovalService(
@@ -183,7 +201,7 @@ class Container:
                 policy=policy.approvals,
             ),
             idempotency=self.idempotency,
-            channels=channels,
+            channels=self.channels,
             link_key=key if key and len(key) >= 16 else None,
             base_url=settings.public_base_url,
             approver_role=settings.approver_role,

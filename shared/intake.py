@@ -30,8 +30,13 @@ from typing import Protocol
 
 from shared.models import Finding
 from shared.observability import log_context
-from shared.storage.incidents import IncidentFindingsStore, OpenIncidentStore
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, IdempotencyStore
+from shared.ports.stores import (
+    AlreadyCompletedError,
+    AlreadyInProgressError,
+    IdempotencyStore,
+    IncidentFindingsStore,
+    OpenIncidentStore,
+)
 
 __all__ = [
     "IncidentStarter",

@@ -10,13 +10,11 @@ from typing import Any
 from shared.approvals.models import GateRequest
 from shared.approvals.ports import ApprovalsDeps
 from shared.approvals.service import ApprovalService
-from shared.audit.store import MemoryAuditStore
-from shared.notify.channels import MemoryChannel
 from shared.policy.schema import ApprovalPolicy
 from shared.resource_ids import AccountId
 from shared.steps import ActionKind, ApprovalRequirement, ResponseStep
-from shared.storage.approvals import MemoryApprovalStore
-from shared.storage.memory import MemoryIdempotencyStore
+from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore, MemoryIdempotencyStore
+from tests.fakes import FakeChannel
 
 SUB = "00000000-0000-0000-0000-000000000001"
 ACCOUNT = AccountId(SUB, "rg-ai", "contoso-openai")
@@ -96,7 +94,7 @@ def memory_deps(
     return ApprovalsDeps(
         service=service,
         idempotency=MemoryIdempotencyStore(),
-        channels=channels if channels is not None else [MemoryChannel()],
+        channels=channels if channels is not None else [FakeChannel()],
         link_key=LINK_KEY,
         base_url="https://warden.example.net",
         approver_role=ROLE,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.azure.cognitive import DeploymentInfo
 from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, is_model_allowed
+from shared.ports.cognitive import DeploymentInfo
 
 __all__ = ["UNAPPROVED_KIND", "unapproved_deployment_finding"]
 

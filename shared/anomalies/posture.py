@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.anomalies.ports import DefenderPlan, DiagnosticSetting
-from shared.azure.inventory import AiAccount
 from shared.models import Finding, FindingSource, Severity
+from shared.ports.inventory import AiAccount
+from shared.ports.posture import DefenderPlan, DiagnosticSetting
 
 __all__ = ["account_posture_findings", "defender_finding", "diagnostics_finding"]
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.anomalies.detectors import DETECTORS, Detector, RowProblemError
-from shared.azure.logs import LogQueryError, LogsPort, PartialLogQueryError
 from shared.intake import IngestResult, IntakeDeps, ingest
 from shared.kql import KqlError
 from shared.models import Finding
 from shared.policy.schema import Policy
+from shared.ports.logs import LogQueryError, LogsPort, PartialLogQueryError
 
 __all__ = ["DetectionReport", "IngestReport", "ingest_findings", "run_detectors"]
 

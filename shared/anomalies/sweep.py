@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.anomalies.allowlist import unapproved_deployment_finding
-from shared.anomalies.ports import PostureError, PosturePort
 from shared.anomalies.posture import account_posture_findings, defender_finding, diagnostics_finding
-from shared.azure.cognitive import CognitiveError, CognitivePort
-from shared.azure.inventory import AiAccount, InventoryError, InventoryPort
-from shared.azure.logs import LogQueryError, LogsPort
 from shared.models import Finding, FindingSource
 from shared.policy.matching import first_matching_rule
 from shared.policy.schema import Policy
+from shared.ports.cognitive import CognitiveError, CognitivePort
+from shared.ports.inventory import AiAccount, InventoryError, InventoryPort
+from shared.ports.logs import LogQueryError, LogsPort
+from shared.ports.posture import PostureError, PosturePort
 from shared.resource_ids import AccountId, InvalidResourceIdError
 
 __all__ = ["AI_KINDS", "PostureIngestMode", "SweepReport", "run_sweep", "select_for_ingest"]

@@ -25,7 +25,7 @@ from shared.approvals.ports import ApprovalsDeps
 from shared.approvals.principal import Principal, PrincipalError, parse_principal
 from shared.approvals.rules import DecisionRefusedError, require_approver
 from shared.approvals.service import NotFoundError
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError
+from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError
 
 __all__ = ["ApiRequest", "ApiResponse", "Signal", "StatusLookup", "dispatch"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.approvals.service import ApprovalService
-from shared.notify.channels import Channel
-from shared.storage.ports import IdempotencyStore
+from shared.ports.channels import Channel
+from shared.ports.stores import IdempotencyStore
 
 __all__ = ["ApprovalsDeps"]
 

@@ -27,10 +27,8 @@ from shared.approvals.models import (
 from shared.approvals.principal import Principal
 from shared.approvals.rules import DecisionRefusedError, check_decision, outcome, require_approver
 from shared.audit.chain import AuditEvent
-from shared.audit.store import AuditStore
 from shared.policy.schema import ApprovalPolicy
-from shared.storage.approvals import ApprovalStore
-from shared.storage.ports import ConcurrentUpdateError, StorageError
+from shared.ports.stores import ApprovalStore, AuditStore, ConcurrentUpdateError, StorageError
 
 __all__ = ["ApprovalService", "DecisionRefusedError", "NotFoundError"]
 

@@ -1,4 +1,6 @@
 """Tamper-evident audit trail: every decision and action, hash-chained.
 
-See ``chain.py`` for the record format and verification, ``store.py`` for the stores.
+``chain.py`` holds the record format and its verification. The store is a port
+(``shared.ports.stores.AuditStore``), implemented in ``shared.storage.tables.audit`` and
+``shared.storage.memory``.
 """

@@ -1,53 +1,40 @@
-"""The Cognitive Services management port: accounts, keys, deployments and RAI policies.
+"""``CognitivePort`` over ``azure-mgmt-cognitiveservices``: the Azure implementation.
 
-``CognitivePort`` is what Warden's core asks of Azure Resource Manager for an Azure OpenAI /
-AI Services account; ``AzureCognitive`` implements it over the SDK client that
-``AzureClients.cognitive(subscription)`` builds; ``shared.azure.fakes.FakeCognitive`` is the
-in-memory twin for unit tests.
-
-Key values are returned only by ``list_keys`` and ``regenerate_key``, inside ``AccountKeys``
-(whose ``repr`` hides them). Both register the values with the log redactor before returning.
-
-Errors: every method raises ``CognitiveNotFoundError`` when the account / deployment / policy
-does not exist, ``CognitiveAccessDeniedError`` naming the missing permission on 401/403,
-``CognitiveTransientError`` when trying again later may succeed (throttled, busy, a server
-error, or a long-running operation that ended ``Failed`` with a transient error code such as
-``InternalServerError``), and ``CognitiveError`` for any other failure. Permissions are the ARM
-actions of a custom "Warden rotator/containment" role (built-in alternative: Cognitive Services
-Contributor).
+One management client per subscription (``AzureClients.cognitive(subscription)``); every call
+goes through ``shared.azure.errors.azure_call``, which turns azure-core errors into the port's
+(``shared.ports.cognitive``: not found, access denied naming the ARM action, transient, other).
+Keys read or regenerated are registered with the log redactor before they are returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from shared.azure.errors import ErrorKinds, azure_call
 from shared.keys.slots import KeySlot
 from shared.observability import register_secret
+from shared.ports.cognitive import (
+    AccountInfo,
+    AccountKeys,
+    AccountPatch,
+    CognitiveAccessDeniedError,
+    CognitiveError,
+    CognitiveNotFoundError,
+    CognitiveTransientError,
+    ContentFilter,
+    DeploymentInfo,
+    RaiPolicyInfo,
+)
 from shared.resource_ids import AccountId, DeploymentId
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
     from shared.azure.clients import AzureClients
 
-__all__ = [
-    "AccountInfo",
-    "AccountKeys",
-    "AccountPatch",
-    "AzureCognitive",
-    "CognitiveAccessDeniedError",
-    "CognitiveError",
-    "CognitiveNotFoundError",
-    "CognitivePort",
-    "CognitiveTransientError",
-    "ContentFilter",
-    "DeploymentInfo",
-    "RaiPolicyInfo",
-    "is_transient_operation_failure",
-    "is_transient_status",
-]
+__all__ = ["REGENERATE_CALL_OPTIONS", "AzureCognitive"]
 
 T = TypeVar("T")
 
@@ -59,243 +46,17 @@ inside the key step's 90 s claim. The key step decides what a failed call means:
 key it replaces before calling, and its retry regenerates only if the account still holds it."""
 
 
-class CognitiveError(RuntimeError):
-    """A Cognitive Services management call failed (the message names resource and operation)."""
-
-
-class CognitiveNotFoundError(CognitiveError):
-    """The account, deployment or RAI policy does not exist (HTTP 404)."""
-
-
-class CognitiveAccessDeniedError(CognitiveError):
-    """Warden's identity lacks the permission named in the message (HTTP 401/403)."""
-
-
-class CognitiveTransientError(CognitiveError):
-    """Throttled (HTTP 429), busy (HTTP 409: another operation is in progress on the resource),
-    a server error (HTTP 408, 5xx) that outlasted the SDK's own retries, no answer at all
-    (connection failed or timed out: a write may or may not have happened), or a long-running
-    operation that ended ``Failed`` with a transient error code (``is_transient_operation_failure``):
-    trying again later may succeed."""
-
-
-def is_transient_status(status: int | None) -> bool:
-    """HTTP statuses worth another try later: 408, 409, 429 and 5xx."""
-    return status is not None and (status in (408, 409, 429) or 500 <= status <= 599)
-
-
-_TRANSIENT_OPERATION_CODES = frozenset(
-    {
-        "internalservererror",
-        "internalerror",
-        "serviceunavailable",
-        "serverbusy",
-        "gatewaytimeout",
-        "requesttimeout",
-        "operationtimedout",
-        "toomanyrequests",
-        "conflict",
-        "anotheroperationinprogress",
-    }
+_KINDS = ErrorKinds(
+    failed=CognitiveError,
+    denied=CognitiveAccessDeniedError,
+    not_found=CognitiveNotFoundError,
+    transient=CognitiveTransientError,
+    no_answer=CognitiveTransientError,
 )
 
 
-def is_transient_operation_failure(code: str | None) -> bool:
-    """Whether a long-running operation that ended ``Failed`` with error ``code`` is worth another
-    try later: the service's own failures (``InternalServerError``, ``ServiceUnavailable``, time-outs,
-    throttling, another operation in progress), not the request's (``InsufficientQuota``,
-    ``ScopeLocked``, an invalid property...)."""
-    return (code or "").strip().lower() in _TRANSIENT_OPERATION_CODES
-
-
-@dataclass(frozen=True, slots=True)
-class AccountKeys:
-    """An account's two keys. ``repr`` never shows them; do not log or return them."""
-
-    key1: str = field(repr=False)
-    key2: str = field(repr=False)
-
-    def get(self, slot: KeySlot) -> str:
-        return self.key1 if slot is KeySlot.KEY1 else self.key2
-
-
-@dataclass(frozen=True, slots=True)
-class AccountInfo:
-    """What Warden reads of an account (ARM ``GET`` of ``Microsoft.CognitiveServices/accounts``).
-
-    ``disable_local_auth`` is ``False`` when ARM omits it (never set means keys are allowed).
-    """
-
-    id: AccountId
-    kind: str
-    location: str
-    endpoint: str | None
-    disable_local_auth: bool
-    public_network_access: str | None
-    network_default_action: str | None
-    ip_rules: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    etag: str | None = None
-    provisioning_state: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountPatch:
-    """Properties to change on an account (``None`` = leave as is). Used by containment."""
-
-    disable_local_auth: bool | None = None
-    public_network_access: str | None = None
-    network_default_action: str | None = None
-    ip_rules: tuple[str, ...] | None = None
-    tags: Mapping[str, str] | None = None
-
-    def is_empty(self) -> bool:
-        return all(
-            value is None
-            for value in (
-                self.disable_local_auth,
-                self.public_network_access,
-                self.network_default_action,
-                self.ip_rules,
-                self.tags,
-            )
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentInfo:
-    """A model deployment; also the spec for ``create_or_update_deployment`` (restore)."""
-
-    id: DeploymentId
-    model_name: str
-    model_version: str | None = None
-    model_format: str = "OpenAI"
-    sku_name: str = "Standard"
-    sku_capacity: int | None = None
-    rai_policy_name: str | None = None
-    version_upgrade_option: str | None = None
-    provisioning_state: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ContentFilter:
-    """One content filter of a RAI policy."""
-
-    name: str
-    source: str
-    enabled: bool = True
-    blocking: bool = True
-    severity_threshold: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RaiPolicyInfo:
-    """A content-filtering (RAI) policy of an account."""
-
-    account: AccountId
-    name: str
-    mode: str | None = None
-    base_policy_name: str | None = None
-    content_filters: tuple[ContentFilter, ...] = ()
-
-
-class CognitivePort(Protocol):
-    """Azure Resource Manager operations on Cognitive Services accounts that Warden uses."""
-
-    def get_account(self, account: AccountId) -> AccountInfo:
-        """Read an account. Requires ``Microsoft.CognitiveServices/accounts/read``."""
-        ...
-
-    def list_keys(self, account: AccountId) -> AccountKeys:
-        """Both keys. Requires ``Microsoft.CognitiveServices/accounts/listKeys/action``."""
-        ...
-
-    def regenerate_key(self, account: AccountId, slot: KeySlot) -> AccountKeys:
-        """Regenerate one key; returns both keys after the change.
-
-        Requires ``Microsoft.CognitiveServices/accounts/regenerateKey/action``.
-        """
-        ...
-
-    def update_account(self, account: AccountId, patch: AccountPatch) -> AccountInfo:
-        """PATCH account properties (local auth, network access, tags); waits for the LRO.
-
-        Requires ``Microsoft.CognitiveServices/accounts/write``.
-        """
-        ...
-
-    def list_deployments(self, account: AccountId) -> list[DeploymentInfo]:
-        """Every deployment. Requires ``Microsoft.CognitiveServices/accounts/deployments/read``."""
-        ...
-
-    def get_deployment(self, deployment: DeploymentId) -> DeploymentInfo:
-        """One deployment. Requires ``Microsoft.CognitiveServices/accounts/deployments/read``."""
-        ...
-
-    def create_or_update_deployment(self, spec: DeploymentInfo) -> DeploymentInfo:
-        """PUT a deployment; waits for the LRO.
-
-        Requires ``Microsoft.CognitiveServices/accounts/deployments/write``.
-        """
-        ...
-
-    def delete_deployment(self, deployment: DeploymentId) -> bool:
-        """Delete a deployment; ``False`` if it did not exist. Waits for the LRO.
-
-        Requires ``Microsoft.CognitiveServices/accounts/deployments/read`` and ``.../delete``.
-        """
-        ...
-
-    def list_rai_policies(self, account: AccountId) -> list[RaiPolicyInfo]:
-        """RAI policies. Requires ``Microsoft.CognitiveServices/accounts/raiPolicies/read``."""
-        ...
-
-    def get_rai_policy(self, account: AccountId, name: str) -> RaiPolicyInfo:
-        """One RAI policy. Requires ``Microsoft.CognitiveServices/accounts/raiPolicies/read``."""
-        ...
-
-    def create_or_update_rai_policy(self, policy: RaiPolicyInfo) -> RaiPolicyInfo:
-        """PUT a RAI policy. Requires ``Microsoft.CognitiveServices/accounts/raiPolicies/write``."""
-        ...
-
-
-# --------------------------------------------------------------------------------------------
-# the real adapter
-# --------------------------------------------------------------------------------------------
 def _call(what: str, permission: str, fn: Callable[[], T]) -> T:
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceNotFoundError,
-        ServiceRequestError,
-        ServiceResponseError,
-    )
-
-    try:
-        return fn()
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        # No answer (connection refused or reset, timed out): whether Azure applied a write is unknown.
-        raise CognitiveTransientError(f"{what}: no answer from Azure ({type(exc).__name__})") from None
-    except ResourceNotFoundError:
-        raise CognitiveNotFoundError(f"{what}: not found (HTTP 404)") from None
-    except ClientAuthenticationError as exc:
-        raise CognitiveAccessDeniedError(
-            f"{what}: access denied (HTTP {exc.status_code}); Warden's identity needs {permission}"
-        ) from None
-    except HttpResponseError as exc:
-        if exc.status_code == 403:
-            raise CognitiveAccessDeniedError(
-                f"{what}: access denied (HTTP 403); Warden's identity needs {permission}"
-            ) from None
-        code = getattr(exc.error, "code", None) if exc.error is not None else None
-        if exc.status_code is not None and 200 <= exc.status_code <= 299:
-            # A long-running operation that ended Failed: the poll saying so answered 2xx, so only
-            # the operation's error code tells a transient failure (retry the step) from a real one.
-            failure = CognitiveTransientError if is_transient_operation_failure(code) else CognitiveError
-            raise failure(f"{what}: the operation ended Failed ({code or 'no error code'})") from None
-        error = CognitiveTransientError if is_transient_status(exc.status_code) else CognitiveError
-        raise error(f"{what}: HTTP {exc.status_code} {code or exc.reason or ''}".rstrip()) from None
+    return azure_call(what, permission, fn, _KINDS)
 
 
 def _keys(result: Any, what: str) -> AccountKeys:

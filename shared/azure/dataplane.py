@@ -1,4 +1,4 @@
-"""Proving that an account key works, with one cheap data-plane call.
+"""``KeyProbe`` over the account data plane: proving a key works with one cheap call.
 
 After regenerating a key, Warden must show the new key is accepted before it writes it to
 Key Vault. The probe lists the account's models (``GET {endpoint}/openai/models``), which
@@ -16,13 +16,11 @@ from azure.core.pipeline import policies
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
-__all__ = ["PROBE_API_VERSION", "DataPlaneProbe", "KeyRejectedError"]
+from shared.ports.probe import KeyRejectedError
+
+__all__ = ["PROBE_API_VERSION", "DataPlaneProbe"]
 
 PROBE_API_VERSION = "2024-10-21"
-
-
-class KeyRejectedError(Exception):
-    """The account's data plane answered 401/403 for the key (the key is not valid)."""
 
 
 class DataPlaneProbe:

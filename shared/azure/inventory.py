@@ -1,68 +1,38 @@
-"""The inventory port: every Azure OpenAI / AI Services account in scope, from Resource Graph.
+"""``InventoryPort`` over Resource Graph: the Azure implementation.
 
 One paged Resource Graph query (``shared/kql/ai_accounts.kql``) covers every configured
 subscription: at most 1,000 rows per page, continued with ``$skipToken``, so an estate of N
-accounts costs ceil(N/1000) requests instead of one ARM call per account.
-
-``InventoryPort`` is the contract; ``AzureInventory`` runs it over ``AzureClients.resource_graph()``;
-``shared.azure.fakes.FakeInventory`` is the in-memory twin. Rows whose id is not a valid
-account id are skipped with a warning (Resource Graph is eventually consistent and may return
-odd rows; one bad row must not hide the estate).
+accounts costs ceil(N/1000) requests instead of one ARM call per account. Rows whose id is not a
+valid account id are skipped with a warning (Resource Graph is eventually consistent and may
+return odd rows; one bad row must not hide the estate).
 
 Requires ``Microsoft.Resources/subscriptions/resources/read`` (Reader) on each subscription.
-Raises ``InventoryError`` when the query fails, ``InventoryAccessDeniedError`` on 401/403.
+Errors (``shared.azure.errors``): ``InventoryAccessDeniedError`` on 401/403, ``InventoryError``
+otherwise.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from shared.azure.errors import ErrorKinds, azure_call
+from shared.ports.inventory import AiAccount, InventoryAccessDeniedError, InventoryError
 from shared.resource_ids import AccountId, InvalidResourceIdError
 
 if TYPE_CHECKING:
     from shared.azure.clients import AzureClients
 
-__all__ = [
-    "PAGE_SIZE",
-    "AiAccount",
-    "AzureInventory",
-    "InventoryAccessDeniedError",
-    "InventoryError",
-    "InventoryPort",
-    "ai_account_from_row",
-]
+__all__ = ["PAGE_SIZE", "AzureInventory", "ai_account_from_row"]
 
 _log = logging.getLogger("warden.azure.inventory")
 
 PAGE_SIZE = 1000
 """Resource Graph's maximum page size (``$top`` is capped at 1,000)."""
 
-
-class InventoryError(RuntimeError):
-    """The Resource Graph query failed."""
-
-
-class InventoryAccessDeniedError(InventoryError):
-    """Warden's identity cannot read the subscriptions (HTTP 401/403)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AiAccount:
-    """One account as Resource Graph reports it (the settings key hygiene checks)."""
-
-    id: AccountId
-    kind: str
-    location: str = ""
-    endpoint: str | None = None
-    disable_local_auth: bool = False
-    public_network_access: str | None = None
-    network_default_action: str | None = None
-    ip_rule_count: int = 0
-    sku: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+_KINDS = ErrorKinds(failed=InventoryError, denied=InventoryAccessDeniedError)
 
 
 def ai_account_from_row(row: Mapping[str, Any]) -> AiAccount:
@@ -90,14 +60,6 @@ def ai_account_from_row(row: Mapping[str, Any]) -> AiAccount:
     )
 
 
-class InventoryPort(Protocol):
-    """Estate-wide inventory of AI accounts."""
-
-    def list_ai_accounts(self, subscriptions: Sequence[str], kinds: Sequence[str]) -> Iterator[AiAccount]:
-        """Every account of ``kinds`` in ``subscriptions``, page by page (lazily)."""
-        ...
-
-
 class AzureInventory:
     """``InventoryPort`` over ``azure-mgmt-resourcegraph`` and the ``ai_accounts`` named query."""
 
@@ -108,7 +70,6 @@ class AzureInventory:
         self._page_size = page_size
 
     def list_ai_accounts(self, subscriptions: Sequence[str], kinds: Sequence[str]) -> Iterator[AiAccount]:
-        from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
         from shared.kql import render
@@ -125,22 +86,12 @@ class AzureInventory:
                 query=query,
                 options=QueryRequestOptions(top=self._page_size, skip_token=skip_token, result_format="objectArray"),
             )
-            try:
-                response = client.resources(request)
-            except ClientAuthenticationError as exc:
-                raise InventoryAccessDeniedError(
-                    f"Resource Graph query ai_accounts page {page + 1}: access denied (HTTP "
-                    f"{exc.status_code}); Warden's identity needs Reader on the subscriptions"
-                ) from None
-            except HttpResponseError as exc:
-                if exc.status_code == 403:
-                    raise InventoryAccessDeniedError(
-                        f"Resource Graph query ai_accounts page {page + 1}: access denied (HTTP 403); "
-                        "Warden's identity needs Reader on the subscriptions"
-                    ) from None
-                raise InventoryError(
-                    f"Resource Graph query ai_accounts page {page + 1} failed: HTTP {exc.status_code}"
-                ) from None
+            response = azure_call(
+                f"Resource Graph query ai_accounts page {page + 1}",
+                "Reader on the subscriptions",
+                functools.partial(client.resources, request),
+                _KINDS,
+            )
             page += 1
             rows: list[Any] = response.data if isinstance(response.data, list) else []
             for row in rows:

@@ -22,11 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shared.audit.store import AuditStore, MemoryAuditStore
-from shared.azure.cognitive import CognitivePort
-from shared.azure.inventory import InventoryPort
-from shared.azure.logs import LogsPort
-from shared.azure.vault import SecretMeta, SecretNotFoundError, SecretsPort
 from shared.keys.activity import parse_key_operations
 from shared.keys.events import EventEnvelope, KeyVaultEventError, KeyVaultObjectData, parse_envelope
 from shared.keys.policy import KeyPolicy
@@ -49,8 +44,19 @@ from shared.keys.tags import (
     find_tag,
     parse_dual_credential_tags,
 )
+from shared.ports.cognitive import CognitivePort
+from shared.ports.inventory import InventoryPort
+from shared.ports.logs import LogsPort
+from shared.ports.secrets import SecretMeta, SecretNotFoundError, SecretsPort
+from shared.ports.stores import (
+    AlreadyCompletedError,
+    AlreadyInProgressError,
+    AuditStore,
+    IdempotencyStore,
+    QuarantineStore,
+)
 from shared.resource_ids import AccountId
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, IdempotencyStore, QuarantineStore
+from shared.storage.memory import MemoryAuditStore
 
 __all__ = [
     "IDEMPOTENCY_LEASE_SECONDS",
@@ -471,7 +477,7 @@ def _prove(
     attempts: int,
     delay: timedelta,
 ) -> int:
-    from shared.azure.dataplane import KeyRejectedError
+    from shared.ports.probe import KeyRejectedError
 
     for attempt in range(1, attempts + 1):
         try:
@@ -487,7 +493,7 @@ def _prove(
 
 
 def _refused(lease: _Lease, endpoint: str, value: str, attempts: int, delay: timedelta) -> bool:
-    from shared.azure.dataplane import KeyRejectedError
+    from shared.ports.probe import KeyRejectedError
 
     for attempt in range(1, attempts + 1):
         try:

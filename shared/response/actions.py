@@ -50,7 +50,8 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from shared.audit.chain import AuditEvent
-from shared.azure.cognitive import (
+from shared.policy import is_protected
+from shared.ports.cognitive import (
     AccountInfo,
     AccountPatch,
     CognitiveError,
@@ -58,14 +59,12 @@ from shared.azure.cognitive import (
     CognitiveTransientError,
     DeploymentInfo,
 )
-from shared.policy import is_protected
+from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError, Snapshot, StorageError
 from shared.resource_ids import AccountId, DeploymentId
 from shared.response.models import ExecuteRequest, VerifyOutcome
 from shared.response.ports import ResponsePorts, audit_once
 from shared.response.rai import KNOWN_RAI_POLICIES, rai_policy_definition
 from shared.steps import ActionKind, ResponseStep, StepResult, StepStatus
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, StorageError
-from shared.storage.snapshots import Snapshot
 
 __all__ = [
     "INCIDENT_TAG",

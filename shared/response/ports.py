@@ -13,12 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.audit.chain import AuditEvent, AuditRecord
-from shared.audit.store import AuditStore
-from shared.azure.cognitive import CognitivePort
 from shared.policy import Policy
-from shared.storage.breaker import DisruptiveActionLog
-from shared.storage.ports import IdempotencyStore
-from shared.storage.snapshots import SnapshotStore
+from shared.ports.cognitive import CognitivePort
+from shared.ports.stores import AuditStore, DisruptiveActionLog, IdempotencyStore, SnapshotStore
 
 __all__ = ["AUDIT_KEY", "ResponsePorts", "audit_once"]
 

@@ -9,7 +9,7 @@ naming any other missing policy is refused with a message saying what to create.
 
 from __future__ import annotations
 
-from shared.azure.cognitive import ContentFilter, RaiPolicyInfo
+from shared.ports.cognitive import ContentFilter, RaiPolicyInfo
 from shared.resource_ids import AccountId
 
 __all__ = ["KNOWN_RAI_POLICIES", "rai_policy_definition"]

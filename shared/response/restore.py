@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from shared.audit.chain import AuditEvent
-from shared.azure.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError, CognitiveTransientError
 from shared.policy import owners_for
+from shared.ports.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError, CognitiveTransientError
+from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError, Snapshot
 from shared.resource_ids import AccountId, DeploymentId, parse_resource_id
 from shared.response.actions import (
     INCIDENT_TAG,
@@ -31,8 +32,6 @@ from shared.response.models import RestoreItem, RestorePlan
 from shared.response.ports import ResponsePorts, audit_once
 from shared.response.triage import approval_settings
 from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError
-from shared.storage.snapshots import Snapshot
 
 __all__ = ["plan_restore", "restore_step"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.audit.chain import AuditEvent
-from shared.azure.cognitive import CognitiveError
 from shared.models import Finding
 from shared.policy import Policy, ResponsePlan, SkippedStep, plan_response
+from shared.ports.cognitive import CognitiveError
 from shared.response.actions import read_with_retry
 from shared.response.models import ApprovalSettings, TriageResult
 from shared.response.ports import ResponsePorts, audit_once

@@ -1,6 +1,9 @@
-"""Warden's own state: quarantine of bad input, poll watermarks, idempotency records.
+"""Implementations of the state-store ports (``shared.ports.stores``), by technology.
 
-Ports (``ports.py``) with two adapters each: Azure Table Storage (``tables.py``; Azurite
-locally) and in-memory fakes (``memory.py``) for unit tests. The same contract tests run
-against both, so the fakes cannot drift from the real behaviour.
+- ``tables``: Azure Table Storage (Azurite locally), one module per store;
+- ``memory``: in process (unit tests, and the CLI's read-only scan);
+- ``cache``: ``CompletedCache``, an idempotency store that answers repeats of completed keys from
+  memory (the intake's storm path).
+
+The same contract tests run against both technologies (``tests/functional/storage``).
 """

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.storage.ports import AlreadyCompletedError, IdempotencyRecord, IdempotencyStore
+from shared.ports.stores import AlreadyCompletedError, IdempotencyRecord, IdempotencyStore
 
 __all__ = ["CompletedCache"]
 

@@ -19,8 +19,7 @@ from azure.data.tables import TableServiceClient
 
 from cli.stack import LocalStack
 from shared.models import incident_instance_id
-from shared.storage.incidents import TableIncidentFindingsStore
-from shared.storage.tables import TableQuarantineStore
+from shared.storage.tables import TableIncidentFindingsStore, TableQuarantineStore
 from tests.alertgen import account_resource_id, alert_id_for, deployment_resource_id, make_alert
 
 DEMO_SUB = "1f3c9a52-6b1e-4c7e-9a41-2d5b8e0c7a11"

@@ -12,8 +12,7 @@ from shared.anomalies.runner import DetectionReport, ingest_findings, run_detect
 from shared.azure.logs import AzureLogs
 from shared.intake import IngestStatus, IntakeDeps
 from shared.policy import Policy
-from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
-from shared.storage.memory import MemoryIdempotencyStore
+from shared.storage.memory import MemoryIdempotencyStore, MemoryIncidentFindingsStore, MemoryOpenIncidentStore
 from tests.functional.anomalies.conftest import NOW, Estate
 from tests.unit.intake.test_ingest import FakeStarter
 

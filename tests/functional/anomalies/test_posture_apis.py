@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import Emulator
-from shared.anomalies.ports import AzurePosture, PostureError
 from shared.azure.clients import AzureClients, StaticTokenCredential
+from shared.azure.posture import AzurePosture
+from shared.ports.posture import PostureError
 from shared.resource_ids import AccountId
 from shared.settings import load_settings
 

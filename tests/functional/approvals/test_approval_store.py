@@ -16,9 +16,9 @@ from shared.approvals.models import ApprovalRecord, ApprovalStatus, GateRequest,
 from shared.approvals.principal import parse_principal
 from shared.approvals.rules import DecisionRefusedError
 from shared.approvals.service import ApprovalService
-from shared.audit.store import MemoryAuditStore
-from shared.storage.approvals import MemoryApprovalStore, TableApprovalStore
-from shared.storage.ports import ConcurrentUpdateError
+from shared.ports.stores import ConcurrentUpdateError
+from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore
+from shared.storage.tables import TableApprovalStore
 from tests.approvals_support import gate_request, headers_for, step
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

@@ -19,8 +19,8 @@ from shared.approvals.api import ApiRequest, dispatch
 from shared.approvals.models import gate_instance_id
 from shared.approvals.ports import ApprovalsDeps
 from shared.bootstrap import container, reset_container
-from shared.notify.channels import MemoryChannel
 from tests.approvals_support import gate_request, headers_for, memory_deps
+from tests.fakes import FakeChannel
 from tests.functional.devhost_durable.support import durable_host, run
 
 APP = Path(__file__).with_name("gate_app.py")
@@ -29,7 +29,7 @@ PARENT = "parent_incident"
 
 @pytest.fixture
 def deps() -> Iterator[ApprovalsDeps]:
-    bundle = memory_deps(channels=[MemoryChannel(name="event_grid"), MemoryChannel(name="teams", failures=1)])
+    bundle = memory_deps(channels=[FakeChannel(name="event_grid"), FakeChannel(name="teams", failures=1)])
     container().approvals_deps = bundle
     yield bundle
     reset_container()
@@ -50,7 +50,7 @@ async def _decide(deps: ApprovalsDeps, host: Any, user: str, decision: str, inci
     return await dispatch(deps, "decide", request, params=params, signal=signal)
 
 
-def _types(channel: MemoryChannel) -> list[str]:
+def _types(channel: FakeChannel) -> list[str]:
     return [m.type for m in channel.sent]
 
 
@@ -82,7 +82,7 @@ def test_one_approval_lets_the_incident_continue_with_who_decided(deps: Approval
     assert actions[:2] == ["approval.requested", "approval.approve"]
     assert "approval.closed.approved" in actions
     grid, teams = deps.channels
-    assert isinstance(grid, MemoryChannel) and isinstance(teams, MemoryChannel)
+    assert isinstance(grid, FakeChannel) and isinstance(teams, FakeChannel)
     assert _types(grid) == ["Warden.Approval.Requested", "Warden.Approval.Decided"]
     assert teams.calls == 3 and _types(teams) == ["Warden.Approval.Requested", "Warden.Approval.Decided"]
 
@@ -179,7 +179,7 @@ def test_nobody_answering_reminds_escalates_and_denies_at_the_deadline(deps: App
     done = run(scenario())
     assert done.output == {"approved": False, "decided_by": [], "reason": "expired"}
     grid = deps.channels[0]
-    assert isinstance(grid, MemoryChannel)
+    assert isinstance(grid, FakeChannel)
     kinds = _types(grid)
     assert kinds[0] == "Warden.Approval.Requested" and kinds[-1] == "Warden.Approval.Decided"
     assert kinds.count("Warden.Approval.Escalated") == 1

@@ -17,9 +17,10 @@ from emulator import DEMO_TENANT, Emulator, load_tenant
 from emulator.server import EmulatorServer
 from shared.approvals.models import ApprovalRecord
 from shared.approvals.notices import approval_notice
+from shared.azure.channels import EventGridChannel, TeamsChannel
 from shared.azure.clients import AzureClients
-from shared.notify.channels import EventGridChannel, TeamsChannel, deliver
 from shared.settings import load_settings
+from shared.usecases.notifications import deliver
 from tests.approvals_support import LINK_KEY, SUB, XSS, step
 
 TOPIC_HOST = "warden-notifications.eastus-1.eventgrid.azure.net"

@@ -12,7 +12,8 @@ from azure.data.tables import TableServiceClient, UpdateMode
 
 from devhost.azurite import Azurite
 from shared.audit.chain import AuditEvent
-from shared.audit.store import AUDIT_TABLE, TableAuditStore
+from shared.storage.tables import TableAuditStore
+from shared.storage.tables.audit import AUDIT_TABLE
 
 
 @pytest.fixture

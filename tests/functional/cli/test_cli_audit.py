@@ -11,8 +11,9 @@ from azure.data.tables import TableServiceClient
 from cli.main import main
 from devhost.azurite import Azurite
 from shared.audit.chain import AuditEvent
-from shared.audit.store import AUDIT_TABLE, TableAuditStore
 from shared.bootstrap import reset_container
+from shared.storage.tables import TableAuditStore
+from shared.storage.tables.audit import AUDIT_TABLE
 from tests.conftest import SUBSCRIPTION
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.azure.dataplane import KeyRejectedError
+from shared.ports.probe import KeyRejectedError
 from tests.functional.emulator.conftest import (
     ACCOUNT_DEV,
     ACCOUNT_PROD_ID,

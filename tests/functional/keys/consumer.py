@@ -12,7 +12,7 @@ import threading
 from emulator import Emulator
 from emulator.transport import EmulatorTransport
 from shared.azure.clients import AzureClients, StaticTokenCredential
-from shared.azure.dataplane import KeyRejectedError
+from shared.ports.probe import KeyRejectedError
 from tests.functional.keys.conftest import SECRET, VAULT, settings
 
 

@@ -6,19 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.azure.cognitive import (
+from shared.azure.inventory import AzureInventory
+from shared.azure.logs import AzureLogs
+from shared.keys.activity import KeyOperationKind, parse_key_operations
+from shared.keys.slots import KeySlot
+from shared.ports.cognitive import (
     AccountPatch,
     CognitiveNotFoundError,
     CognitiveTransientError,
     ContentFilter,
     RaiPolicyInfo,
 )
-from shared.azure.dataplane import KeyRejectedError
-from shared.azure.inventory import AzureInventory
-from shared.azure.logs import AzureLogs
-from shared.azure.vault import SecretNotFoundError
-from shared.keys.activity import KeyOperationKind, parse_key_operations
-from shared.keys.slots import KeySlot
+from shared.ports.probe import KeyRejectedError
+from shared.ports.secrets import SecretNotFoundError
 from shared.resource_ids import AccountId
 from tests.functional.keys.conftest import ACCOUNT, RG, SECRET, SUB, VAULT, WARDEN, Estate
 
@@ -76,7 +76,7 @@ def test_account_properties_are_patched(estate: Estate) -> None:
 
 
 def test_deployments_and_rai_policies_round_trip(estate: Estate) -> None:
-    from shared.azure.cognitive import DeploymentInfo
+    from shared.ports.cognitive import DeploymentInfo
 
     cognitive = estate.ports.cognitive
     spec = DeploymentInfo(

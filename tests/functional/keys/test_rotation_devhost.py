@@ -12,10 +12,10 @@ from devhost.durable import ManualClock
 from devhost.eventgrid import decode_event
 from devhost.loader import load_app
 from handlers.keys import event_to_dict, process_key_vault_event
-from shared.azure.dataplane import KeyRejectedError
 from shared.keys.orchestration import APPROVAL_EVENT, ORCHESTRATOR_EMERGENCY
 from shared.keys.rotation import emergency_instance_id, rotation_instance_id
 from shared.keys.slots import KeySlot
+from shared.ports.probe import KeyRejectedError
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.functional.keys.conftest import ACCOUNT, SECRET, VAULT, VAULT_NAME, Estate
 from tests.functional.keys.consumer import Consumer

@@ -14,17 +14,20 @@ import pytest
 
 import handlers.incidents
 from emulator import Emulator
-from shared.audit.store import MemoryAuditStore
 from shared.azure.cognitive import AzureCognitive
 from shared.bootstrap import Container, reset_container, set_container
 from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, load_policy
 from shared.resource_ids import AccountId, DeploymentId
 from shared.response.ports import ResponsePorts
-from shared.storage.breaker import MemoryDisruptiveActionLog
-from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
-from shared.storage.memory import MemoryIdempotencyStore
-from shared.storage.snapshots import MemorySnapshotStore
+from shared.storage.memory import (
+    MemoryAuditStore,
+    MemoryDisruptiveActionLog,
+    MemoryIdempotencyStore,
+    MemoryIncidentFindingsStore,
+    MemoryOpenIncidentStore,
+    MemorySnapshotStore,
+)
 from tests.functional.keys.conftest import ACCOUNT, RG, SUB, TOKEN, VAULT, WARDEN, build_clients, build_ports, tenant
 
 ROOT = Path(__file__).resolve().parents[3]

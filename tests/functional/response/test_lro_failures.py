@@ -18,7 +18,7 @@ import pytest
 
 from devhost.durable import ManualClock
 from devhost.loader import load_app
-from shared.azure.cognitive import AccountPatch, CognitiveError, CognitiveTransientError
+from shared.ports.cognitive import AccountPatch, CognitiveError, CognitiveTransientError
 from shared.response.actions import execute_step
 from shared.response.models import ExecuteRequest
 from shared.response.orchestration import ORCHESTRATOR

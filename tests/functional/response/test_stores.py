@@ -12,8 +12,11 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.storage.breaker import BREAKER_TABLE, MemoryDisruptiveActionLog, TableDisruptiveActionLog
-from shared.storage.snapshots import SNAPSHOT_TABLE, MemorySnapshotStore, Snapshot, TableSnapshotStore
+from shared.ports.stores import Snapshot
+from shared.storage.memory import MemoryDisruptiveActionLog, MemorySnapshotStore
+from shared.storage.tables import TableDisruptiveActionLog, TableSnapshotStore
+from shared.storage.tables.breaker import BREAKER_TABLE
+from shared.storage.tables.snapshots import SNAPSHOT_TABLE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

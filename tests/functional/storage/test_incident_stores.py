@@ -12,12 +12,8 @@ from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
 from shared.models import Finding, FindingSource, Severity
-from shared.storage.incidents import (
-    MemoryIncidentFindingsStore,
-    MemoryOpenIncidentStore,
-    TableIncidentFindingsStore,
-    TableOpenIncidentStore,
-)
+from shared.storage.memory import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
+from shared.storage.tables import TableIncidentFindingsStore, TableOpenIncidentStore
 
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -12,8 +12,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore, MemoryWatermarkStore
-from shared.storage.ports import (
+from shared.ports.stores import (
     MAX_QUARANTINE_RAW_BYTES,
     AlreadyCompletedError,
     AlreadyInProgressError,
@@ -21,6 +20,7 @@ from shared.storage.ports import (
     LeaseLostError,
     Watermark,
 )
+from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore, MemoryWatermarkStore
 from shared.storage.tables import TableIdempotencyStore, TableQuarantineStore, TableWatermarkStore
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

@@ -10,11 +10,16 @@ import pytest
 
 from shared.alert_intake import take_alerts
 from shared.alert_poller import WATERMARK_NAME, poll_security_alerts
-from shared.azure.fakes import FakeLogs
 from shared.intake import IngestStatus, IntakeDeps
-from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore, MemoryWatermarkStore
+from shared.storage.memory import (
+    MemoryIdempotencyStore,
+    MemoryIncidentFindingsStore,
+    MemoryOpenIncidentStore,
+    MemoryQuarantineStore,
+    MemoryWatermarkStore,
+)
 from tests.alertgen import alert_id_for, deployment_resource_id, make_alert, to_bytes
+from tests.fakes import FakeLogs
 from tests.unit.intake.test_ingest import FakeStarter
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -170,7 +175,7 @@ def test_poller_restart_rereads_the_overlap_without_taking_rows_twice_and_catche
 
 
 def test_poller_does_not_advance_on_partial_results(deps: IntakeDeps, quarantine: MemoryQuarantineStore) -> None:
-    from shared.azure.logs import PartialLogQueryError
+    from shared.ports.logs import PartialLogQueryError
 
     def partial(since: datetime, until: datetime) -> list[dict[str, Any]]:
         raise PartialLogQueryError("query 'security_alerts' returned partial data", rows=[])

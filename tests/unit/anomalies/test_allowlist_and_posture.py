@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shared.anomalies.allowlist import unapproved_deployment_finding
-from shared.anomalies.ports import DefenderPlan, DiagnosticSetting, diagnostic_setting_from_json
 from shared.anomalies.posture import account_posture_findings, defender_finding, diagnostics_finding
-from shared.azure.cognitive import DeploymentInfo
-from shared.azure.inventory import AiAccount
+from shared.azure.posture import diagnostic_setting_from_json
 from shared.policy import Policy
+from shared.ports.cognitive import DeploymentInfo
+from shared.ports.inventory import AiAccount
+from shared.ports.posture import DefenderPlan, DiagnosticSetting
 from tests.unit.anomalies.conftest import ACCOUNT, NOW, SUB
 
 

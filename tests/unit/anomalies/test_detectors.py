@@ -8,10 +8,10 @@ from typing import Any
 
 from shared.anomalies.detectors import DETECTORS, floor_time
 from shared.anomalies.runner import run_detectors
-from shared.azure.fakes import FakeLogs
-from shared.azure.logs import LogQueryError
 from shared.models import FindingSource, Severity
 from shared.policy import Policy
+from shared.ports.logs import LogQueryError
+from tests.fakes import FakeLogs
 from tests.unit.anomalies.conftest import ACCOUNT, NOW, WARDEN
 
 RESOURCE = str(ACCOUNT).lower()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from shared.anomalies.ports import DefenderPlan, DiagnosticSetting, FakePosture
 from shared.anomalies.sweep import run_sweep, select_for_ingest
-from shared.azure.cognitive import CognitiveError, DeploymentInfo
-from shared.azure.fakes import FakeCognitive, FakeInventory, FakeLogs
-from shared.azure.inventory import AiAccount
 from shared.models import FindingSource
 from shared.policy import Policy
+from shared.ports.cognitive import CognitiveError, DeploymentInfo
+from shared.ports.inventory import AiAccount
+from shared.ports.posture import DefenderPlan, DiagnosticSetting
 from shared.resource_ids import AccountId
+from tests.fakes import FakeCognitive, FakeInventory, FakeLogs, FakePosture
 from tests.unit.anomalies.conftest import NOW, SUB
 
 

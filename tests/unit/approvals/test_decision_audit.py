@@ -12,8 +12,7 @@ from shared.approvals.models import GateRequest, gate_instance_id
 from shared.approvals.principal import parse_principal
 from shared.approvals.service import ApprovalService
 from shared.audit.chain import AuditEvent, AuditRecord
-from shared.audit.store import MemoryAuditStore
-from shared.storage.approvals import MemoryApprovalStore
+from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore
 from tests.approvals_support import ROLE, gate_request, headers_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from shared.approvals.links import verify_link
 from shared.approvals.models import ApprovalRecord, EscalationLevelSpec
 from shared.approvals.notices import approval_notice, level_approvers
-from shared.notify.channels import MemoryChannel, deliver
 from shared.notify.escape import card_text
 from shared.notify.messages import Notification, adaptive_card, incident_opened, step_completed
 from shared.notify.owners import resource_owners
 from shared.policy import parse_policy
+from shared.usecases.notifications import deliver
 from tests.approvals_support import LINK_KEY, XSS, step
+from tests.fakes import FakeChannel
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -99,8 +100,8 @@ def test_without_a_key_or_base_url_there_are_no_links() -> None:
 
 
 def test_delivery_retries_a_failing_channel_and_reports_without_raising() -> None:
-    flaky = MemoryChannel(name="teams", failures=2)
-    dead = MemoryChannel(name="event_grid", failures=99)
+    flaky = FakeChannel(name="teams", failures=2)
+    dead = FakeChannel(name="event_grid", failures=99)
     slept: list[float] = []
     message = Notification(type="Warden.Test", subject="inc-1", data={}, title="t")
     results = deliver([flaky, dead], message, attempts=3, backoff=0.5, sleep=slept.append)
@@ -148,7 +149,8 @@ def test_owners_come_from_tags_then_policy_fallbacks() -> None:
 
 
 def test_incident_stages_become_opened_and_step_completed_events() -> None:
-    from shared.notify.incident import incident_messages, send
+    from shared.notify.incident import incident_messages
+    from shared.usecases.notifications import send
 
     planned = incident_messages(
         incident_id="inc-1",
@@ -165,6 +167,6 @@ def test_incident_stages_become_opened_and_step_completed_events() -> None:
         steps=[{"step_id": "s1", "action": "switch_rai_policy", "target": "/x", "status": "succeeded"}],
     )
     assert [m.type for m in planned + responded] == ["Warden.Incident.Opened", "Warden.Step.Completed"]
-    channel = MemoryChannel(failures=1)
+    channel = FakeChannel(failures=1)
     statuses = send(planned + responded, channels=[channel])
     assert [s["ok"] for s in statuses] == [True, True] and len(channel.sent) == 2

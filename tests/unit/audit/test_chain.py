@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.audit.chain import GENESIS, AuditEvent, seal, verify_chain
-from shared.audit.store import MemoryAuditStore
+from tests.fakes import TamperableAuditStore
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -28,8 +28,8 @@ def event(n: int, **extra: object) -> AuditEvent:
     return AuditEvent.model_validate(data)
 
 
-def chain(n: int) -> MemoryAuditStore:
-    store = MemoryAuditStore()
+def chain(n: int) -> TamperableAuditStore:
+    store = TamperableAuditStore()
     for i in range(1, n + 1):
         store.append(event(i))
     return store

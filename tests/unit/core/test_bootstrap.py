@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from shared.audit.store import MemoryAuditStore
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.bootstrap import Container, container, reset_container, set_container
 from shared.settings import load_settings
+from shared.storage.memory import MemoryAuditStore
 from tests.approvals_support import memory_deps
 
 SUB = "00000000-0000-0000-0000-0000000000b1"

@@ -11,8 +11,7 @@ import pytest
 
 from shared.intake import IngestStatus, IntakeDeps, IntakeError, JoinOutcome, ingest
 from shared.models import Finding, FindingSource, Severity
-from shared.storage.incidents import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
-from shared.storage.memory import MemoryIdempotencyStore
+from shared.storage.memory import MemoryIdempotencyStore, MemoryIncidentFindingsStore, MemoryOpenIncidentStore
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.azure.clients import AzureClients, StaticTokenCredential
-from shared.azure.fakes import FakeCognitive, FakeInventory, FakeKeyProbe, FakeLogs, FakeSecrets
 from shared.bootstrap import Container, reset_container, set_container
 from shared.keys.service import KeysPorts
 from shared.keys.slots import KeySlot
 from shared.resource_ids import AccountId
 from shared.settings import load_settings
 from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
+from tests.fakes import FakeCognitive, FakeInventory, FakeKeyProbe, FakeLogs, FakeSecrets
 
 SUB = "00000000-0000-0000-0000-000000000001"
 ACCOUNT = AccountId(SUB, "rg-ai", "contoso-openai")

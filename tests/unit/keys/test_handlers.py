@@ -11,9 +11,9 @@ import azure.functions as func
 import pytest
 
 from handlers.keys import event_to_dict, process_key_vault_event, run_scan_and_rotate
-from shared.azure.inventory import AiAccount
 from shared.keys.rotation import rotation_instance_id
 from shared.keys.slots import KeySlot
+from shared.ports.inventory import AiAccount
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, WARDEN, World
 from tests.unit.keys.samples import near_expiry
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from shared.azure.inventory import AiAccount
-from shared.azure.vault import SecretMeta
 from shared.keys.activity import KeyOperation, KeyOperationKind, parse_key_operations
 from shared.keys.policy import KeyPolicy
 from shared.keys.scan import KeyScanInput, KeyScanResult, scan_keys
 from shared.keys.slots import KeySlot
+from shared.ports.inventory import AiAccount
+from shared.ports.secrets import SecretMeta
 from shared.resource_ids import AccountId
 from tests.unit.keys.conftest import ACCOUNT, NOW, SUB, VAULT, WARDEN
 

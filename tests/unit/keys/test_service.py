@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from shared.azure.cognitive import AccountKeys
 from shared.keys.policy import KeyPolicy
 from shared.keys.rotation import KeyStep, StepRequest, StepStatus, rotation_instance_id
 from shared.keys.service import (
@@ -17,8 +16,9 @@ from shared.keys.service import (
     classify_key_vault_event,
 )
 from shared.keys.slots import KeySlot
+from shared.ports.cognitive import AccountKeys
+from shared.ports.stores import AlreadyInProgressError, LeaseLostError
 from shared.resource_ids import AccountId
-from shared.storage.ports import AlreadyInProgressError, LeaseLostError
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, VAULT, World
 from tests.unit.keys.samples import near_expiry
 

@@ -10,17 +10,19 @@ from typing import Any
 
 import pytest
 
-from shared.audit.store import MemoryAuditStore
-from shared.azure.cognitive import AccountPatch, CognitiveTransientError, DeploymentInfo
-from shared.azure.fakes import FakeCognitive
 from shared.bootstrap import container, reset_container
 from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, parse_policy
+from shared.ports.cognitive import AccountPatch, CognitiveTransientError, DeploymentInfo
 from shared.resource_ids import AccountId, DeploymentId
 from shared.response.ports import ResponsePorts
-from shared.storage.breaker import MemoryDisruptiveActionLog
-from shared.storage.memory import MemoryIdempotencyStore
-from shared.storage.snapshots import MemorySnapshotStore
+from shared.storage.memory import (
+    MemoryAuditStore,
+    MemoryDisruptiveActionLog,
+    MemoryIdempotencyStore,
+    MemorySnapshotStore,
+)
+from tests.fakes import FakeCognitive
 
 ROOT = Path(__file__).resolve().parents[3]
 SUB = "00000000-0000-0000-0000-0000000000c1"

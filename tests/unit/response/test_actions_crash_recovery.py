@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import handlers.incidents
-from shared.azure.cognitive import CognitiveError, CognitiveTransientError, DeploymentInfo, _call, is_transient_status
+from shared.azure.cognitive import _call
+from shared.ports.cognitive import CognitiveError, CognitiveTransientError, DeploymentInfo, is_transient_status
 from shared.response import actions
 from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_step, verify_step
 from shared.response.models import ExecuteRequest
@@ -167,10 +168,10 @@ def test_a_resource_still_changing_under_an_earlier_write_is_not_acted_on_until_
 
 
 def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared.audit.store import MemoryAuditStore
     from shared.azure.clients import AzureClients, StaticTokenCredential
     from shared.bootstrap import Container, reset_container, set_container
     from shared.settings import load_settings
+    from shared.storage.memory import MemoryAuditStore
     from tests.unit.keys.durable_fake import user_function
 
     settings = load_settings(subscription_ids=["00000000-0000-0000-0000-0000000000c1"])
@@ -188,7 +189,7 @@ def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch
 
 
 def test_an_attempt_that_outlived_its_lease_never_overwrites_the_attempt_that_took_over(fakes: Fakes) -> None:
-    from shared.storage.ports import AlreadyCompletedError, LeaseLostError
+    from shared.ports.stores import AlreadyCompletedError, LeaseLostError
 
     later = NOW + timedelta(seconds=LEASE_SECONDS + 5)
     taker: list[StepResult] = []

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from shared.azure.cognitive import CognitiveError, CognitiveTransientError
+from shared.ports.cognitive import CognitiveError, CognitiveTransientError
 from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_step
 from shared.response.models import ExecuteRequest
 from shared.response.restore import restore_step

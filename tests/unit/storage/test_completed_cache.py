@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError, IdempotencyRecord
 from shared.storage.cache import CompletedCache
 from shared.storage.memory import MemoryIdempotencyStore
-from shared.storage.ports import AlreadyCompletedError, AlreadyInProgressError, IdempotencyRecord
 
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -1,4 +1,5 @@
-"""In-memory fakes of Warden's Azure ports, for unit tests (no HTTP, no SDK).
+"""In-memory fakes of Warden's ports, for unit tests (no HTTP, no SDK). Test code only: nothing
+under ``shared/`` imports them.
 
 Each fake keeps the state it would change in Azure and a ``calls`` counter per operation, so a
 test can assert both outcomes and costs. They follow the real adapters' contracts: the same
@@ -9,6 +10,8 @@ errors for missing resources, keys regenerated to new random values, secret vers
 - ``FakeSecrets`` — vaults of versioned secrets.
 - ``FakeInventory`` — a list of ``AiAccount``, paged like Resource Graph.
 - ``FakeLogs`` — canned rows per named query.
+- ``FakePosture`` — diagnostic settings per account, Defender plans per subscription.
+- ``FakeChannel`` — a notification channel that records what it is sent and can be told to fail.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.azure.cognitive import (
+from shared.audit.chain import AuditRecord
+from shared.azure.inventory import PAGE_SIZE
+from shared.keys.slots import KeySlot
+from shared.notify.messages import Notification
+from shared.observability import register_secret
+from shared.ports.cognitive import (
     AccountInfo,
     AccountKeys,
     AccountPatch,
@@ -29,19 +37,23 @@ from shared.azure.cognitive import (
     DeploymentInfo,
     RaiPolicyInfo,
 )
-from shared.azure.inventory import PAGE_SIZE, AiAccount
-from shared.azure.logs import Row, Timespan
-from shared.azure.vault import SecretMeta, SecretNotFoundError, SecretValue
-from shared.keys.slots import KeySlot
-from shared.observability import register_secret
+from shared.ports.inventory import AiAccount
+from shared.ports.logs import Row, Timespan
+from shared.ports.posture import DEFENDER_AI_PLAN, DefenderPlan, DiagnosticSetting
+from shared.ports.probe import KeyRejectedError
+from shared.ports.secrets import SecretMeta, SecretNotFoundError, SecretValue
 from shared.resource_ids import AccountId, DeploymentId
+from shared.storage.memory import MemoryAuditStore
 
 __all__ = [
+    "FakeChannel",
     "FakeCognitive",
     "FakeInventory",
     "FakeKeyProbe",
     "FakeLogs",
+    "FakePosture",
     "FakeSecrets",
+    "TamperableAuditStore",
     "new_key",
 ]
 
@@ -211,7 +223,6 @@ class FakeKeyProbe:
         self.reject_next = 0
 
     def check_key(self, endpoint: str, key: str, *, timeout: float = 10.0) -> None:
-        from shared.azure.dataplane import KeyRejectedError
 
         self.calls += 1
         if self.reject_next > 0:
@@ -363,3 +374,49 @@ class FakeLogs:
         self.calls.append((name, dict(params)))
         answer = self.answers.get(name, [])
         return list(answer(**params)) if callable(answer) else list(answer)
+
+
+@dataclass
+class FakePosture:
+    """In-memory ``PosturePort``: settings per account id (lowercase), plans per subscription."""
+
+    settings: dict[str, list[DiagnosticSetting]] = field(default_factory=dict)
+    plans: dict[str, DefenderPlan] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    def diagnostic_settings(self, account: AccountId) -> list[DiagnosticSetting]:
+        self.calls.append(f"diagnosticSettings:{account}")
+        return list(self.settings.get(str(account).lower(), []))
+
+    def defender_plan(self, subscription_id: str, plan: str = DEFENDER_AI_PLAN) -> DefenderPlan | None:
+        self.calls.append(f"pricings:{subscription_id}/{plan}")
+        return self.plans.get(subscription_id.lower())
+
+
+@dataclass
+class FakeChannel:
+    """Records what it is sent; fails the first ``failures`` sends (tests)."""
+
+    name: str = "memory"
+    failures: int = 0
+    sent: list[Notification] = field(default_factory=list)
+    calls: int = 0
+
+    def send(self, message: Notification) -> None:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError(f"{self.name} is unavailable")
+        self.sent.append(message)
+
+
+class TamperableAuditStore(MemoryAuditStore):
+    """``MemoryAuditStore`` with what an attacker with write access to the table could do."""
+
+    def tamper_replace(self, seq: int, record: AuditRecord) -> None:
+        with self._lock:
+            self._records[seq - 1] = record
+
+    def tamper_delete(self, seq: int) -> None:
+        with self._lock:
+            del self._records[seq - 1]

@@ -11,56 +11,17 @@ Requires "Storage Table Data Contributor".
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from typing import Protocol
 
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
-from shared.storage.ports import record_key
-from shared.storage.tables import LazyTable
+from shared.storage.tables.base import LazyTable, record_key
 
-__all__ = [
-    "BREAKER_TABLE",
-    "DisruptiveActionLog",
-    "MemoryDisruptiveActionLog",
-    "TableDisruptiveActionLog",
-]
+__all__ = ["BREAKER_TABLE", "TableDisruptiveActionLog"]
 
 BREAKER_TABLE = "WardenDisruptiveActions"
 _PARTITION = "disruptive"
-
-
-class DisruptiveActionLog(Protocol):
-    """Disruptive actions taken, for the circuit breaker."""
-
-    def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
-        """Record one disruptive action; False if ``key`` was already recorded."""
-        ...
-
-    def count_since(self, since: datetime) -> int:
-        """How many disruptive actions were recorded at or after ``since``."""
-        ...
-
-
-class MemoryDisruptiveActionLog:
-    """In-memory ``DisruptiveActionLog``."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, datetime] = {}
-        self._lock = threading.Lock()
-
-    def record(self, key: str, *, at: datetime, incident_id: str, action: str, target: str) -> bool:
-        with self._lock:
-            if key in self._items:
-                return False
-            self._items[key] = at
-            return True
-
-    def count_since(self, since: datetime) -> int:
-        with self._lock:
-            return sum(1 for at in self._items.values() if at >= since)
 
 
 class TableDisruptiveActionLog:

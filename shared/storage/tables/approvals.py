@@ -12,91 +12,21 @@ Requires the "Storage Table Data Contributor" role for Warden's managed identity
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
-import threading
-from typing import Any, Protocol
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.approvals.models import ApprovalRecord, ApprovalStatus
-from shared.storage.ports import ConcurrentUpdateError, StorageError, record_key
-from shared.storage.tables import LazyTable
+from shared.ports.stores import ConcurrentUpdateError, StorageError, select_approvals
+from shared.storage.tables.base import LazyTable, record_key
 
-__all__ = ["APPROVALS_TABLE", "ApprovalStore", "MemoryApprovalStore", "TableApprovalStore"]
+__all__ = ["APPROVALS_TABLE", "TableApprovalStore"]
 
 APPROVALS_TABLE = "WardenApprovals"
 _PARTITION = "approval"
-
-
-class ApprovalStore(Protocol):
-    def create(self, record: ApprovalRecord) -> ApprovalRecord:
-        """Store a new record; if one exists for the instance, return it unchanged (idempotent)."""
-        ...
-
-    def get(self, instance_id: str) -> ApprovalRecord | None:
-        """The record with its etag, or ``None``."""
-        ...
-
-    def update(self, record: ApprovalRecord) -> ApprovalRecord:
-        """Replace the record if its ``etag`` is still current; raises ``ConcurrentUpdateError``."""
-        ...
-
-    def list(self, *, status: ApprovalStatus | None = None, incident_id: str | None = None) -> list[ApprovalRecord]:
-        """Records, oldest request first, optionally filtered."""
-        ...
-
-
-class MemoryApprovalStore:
-    """In-memory approvals (same contract as the table store)."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
-        self._etags = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def create(self, record: ApprovalRecord) -> ApprovalRecord:
-        with self._lock:
-            if record.instance_id not in self._items:
-                self._items[record.instance_id] = (record.model_dump_json(), f"m{next(self._etags)}")
-            text, etag = self._items[record.instance_id]
-        return ApprovalRecord.model_validate_json(text).model_copy(update={"etag": etag})
-
-    def get(self, instance_id: str) -> ApprovalRecord | None:
-        with self._lock:
-            item = self._items.get(instance_id)
-        if item is None:
-            return None
-        return ApprovalRecord.model_validate_json(item[0]).model_copy(update={"etag": item[1]})
-
-    def update(self, record: ApprovalRecord) -> ApprovalRecord:
-        with self._lock:
-            item = self._items.get(record.instance_id)
-            if item is None or item[1] != record.etag:
-                raise ConcurrentUpdateError(f"approval {record.instance_id!r} changed since it was read")
-            etag = f"m{next(self._etags)}"
-            self._items[record.instance_id] = (record.model_dump_json(), etag)
-        return record.model_copy(update={"etag": etag})
-
-    def list(self, *, status: ApprovalStatus | None = None, incident_id: str | None = None) -> list[ApprovalRecord]:
-        with self._lock:
-            items = list(self._items.values())
-        records = [ApprovalRecord.model_validate_json(text).model_copy(update={"etag": etag}) for text, etag in items]
-        return _filtered(records, status, incident_id)
-
-
-def _filtered(
-    records: list[ApprovalRecord], status: ApprovalStatus | None, incident_id: str | None
-) -> list[ApprovalRecord]:
-    out = [
-        r
-        for r in records
-        if (status is None or r.status is status) and (incident_id is None or r.incident_id == incident_id)
-    ]
-    out.sort(key=lambda r: (r.requested_at, r.instance_id))
-    return out
 
 
 class TableApprovalStore:
@@ -165,4 +95,4 @@ class TableApprovalStore:
             query += " and IncidentId eq @iid"
             params["iid"] = incident_id
         records = [self._record(e) for e in self._table().query_entities(query, parameters=params)]
-        return _filtered(records, status, incident_id)
+        return select_approvals(records, status, incident_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from shared.storage.ports import (
+from shared.ports.stores import (
     MAX_QUARANTINE_RAW_BYTES,
     AlreadyCompletedError,
     AlreadyInProgressError,
@@ -33,14 +32,14 @@ from shared.storage.ports import (
     QuarantineRecord,
     StorageError,
     Watermark,
-    record_key,
     result_json,
 )
+from shared.storage.tables.base import LazyTable, record_key, safe_key, utc
 
 __all__ = [
+    "IDEMPOTENCY_TABLE",
     "QUARANTINE_TABLE",
     "STATE_TABLE",
-    "LazyTable",
     "TableIdempotencyStore",
     "TableQuarantineStore",
     "TableWatermarkStore",
@@ -50,37 +49,6 @@ QUARANTINE_TABLE = "WardenQuarantine"
 STATE_TABLE = "WardenState"
 IDEMPOTENCY_TABLE = "WardenIdempotency"
 _CHUNK = 64_000  # binary properties are limited to 64 KiB
-
-
-class LazyTable:
-    """One Table Storage table, created on first use (once per process).
-
-    ``client()`` raises ``StorageError`` naming the table and the role it needs.
-    """
-
-    def __init__(self, service: TableServiceClient, name: str) -> None:
-        self._service = service
-        self._name = name
-        self._client: TableClient | None = None
-        self._lock = threading.Lock()
-
-    def client(self) -> TableClient:
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = self._service.create_table_if_not_exists(self._name)
-                except HttpResponseError as exc:
-                    raise StorageError(
-                        f"cannot open table {self._name!r}: {exc.reason or exc.message} "
-                        "(needs the 'Storage Table Data Contributor' role)"
-                    ) from exc
-            return self._client
-
-
-def _utc(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 class TableQuarantineStore:
@@ -99,7 +67,7 @@ class TableQuarantineStore:
         kept = raw[:MAX_QUARANTINE_RAW_BYTES]
         record_id = f"{received_at.astimezone(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:12]}"
         entity: dict[str, Any] = {
-            "PartitionKey": _safe_key(source),
+            "PartitionKey": safe_key(source),
             "RowKey": record_id,
             "Source": source,
             "ReasonCode": reason_code,
@@ -123,14 +91,10 @@ class TableQuarantineStore:
         if source is None:
             entities = client.list_entities()
         else:
-            entities = client.query_entities("PartitionKey eq @pk", parameters={"pk": _safe_key(source)})
+            entities = client.query_entities("PartitionKey eq @pk", parameters={"pk": safe_key(source)})
         records = [_quarantine_record(e) for e in entities]
         records.sort(key=lambda r: r.id, reverse=True)
         return records[:limit]
-
-
-def _safe_key(value: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)[:200] or "_"
 
 
 def _quarantine_record(entity: dict[str, Any]) -> QuarantineRecord:
@@ -141,7 +105,7 @@ def _quarantine_record(entity: dict[str, Any]) -> QuarantineRecord:
         source=str(entity["Source"]),
         reason_code=str(entity["ReasonCode"]),
         message=str(entity.get("Message", "")),
-        received_at=_utc(entity["ReceivedAt"]),
+        received_at=utc(entity["ReceivedAt"]),
         size=int(entity["Size"]),
         sha256=str(entity["Sha256"]),
         raw=raw,
@@ -157,12 +121,12 @@ class TableWatermarkStore:
 
     def get(self, name: str) -> Watermark | None:
         try:
-            entity = self._table.client().get_entity("watermark", _safe_key(name))
+            entity = self._table.client().get_entity("watermark", safe_key(name))
         except ResourceNotFoundError:
             return None
         return Watermark(
             name=name,
-            value=_utc(entity["Value"]),
+            value=utc(entity["Value"]),
             boundary_ids=tuple(json.loads(entity.get("BoundaryIds", "[]"))),
             etag=entity.metadata["etag"],
         )
@@ -170,7 +134,7 @@ class TableWatermarkStore:
     def save(self, watermark: Watermark) -> Watermark:
         entity = {
             "PartitionKey": "watermark",
-            "RowKey": _safe_key(watermark.name),
+            "RowKey": safe_key(watermark.name),
             "Value": watermark.value.astimezone(UTC),
             "BoundaryIds": json.dumps(list(watermark.boundary_ids)),
         }
@@ -224,7 +188,7 @@ class TableIdempotencyStore:
         except ResourceExistsError:
             pass
         existing = client.get_entity(self._partition, row)
-        if _utc(existing["ExpiresAt"]) > now:
+        if utc(existing["ExpiresAt"]) > now:
             if existing["Status"] == "COMPLETED":
                 raise AlreadyCompletedError(key, json.loads(existing.get("Result", "{}")))
             raise AlreadyInProgressError(key)

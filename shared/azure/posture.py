@@ -1,5 +1,4 @@
-"""The posture port: diagnostic settings of an account and the Defender for AI plan of a
-subscription, over ARM. ``AzurePosture`` is the real adapter, ``FakePosture`` its in-memory twin.
+"""``PosturePort`` over ARM: diagnostic settings and the Defender for AI plan (Azure implementation).
 
 Neither call has an SDK in Warden's pins (azure-mgmt-monitor / azure-mgmt-security are not
 installed), so ``AzurePosture`` sends plain ARM GETs through the Cognitive Services management
@@ -17,69 +16,28 @@ every other ARM call; no new client is built):
   (Security Reader / Reader). NOT CONFIRMED: the plan name ``AI`` for "Defender for AI services"
   (no official Pricings example names it). A 404 means the API does not show the plan: no finding.
 
-Errors: ``PostureError`` (any failure, naming the resource and the permission on 401/403).
+Errors (``shared.azure.errors``): ``PostureError`` for any failure, naming the resource, and the
+permission on 401/403.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from shared.azure.errors import ErrorKinds, azure_call
+from shared.ports.posture import DEFENDER_AI_PLAN, DefenderPlan, DiagnosticSetting, PostureError
 from shared.resource_ids import AccountId
 
 if TYPE_CHECKING:
     from shared.azure.clients import AzureClients
 
-__all__ = [
-    "DEFENDER_AI_PLAN",
-    "AzurePosture",
-    "DefenderPlan",
-    "DiagnosticSetting",
-    "FakePosture",
-    "PostureError",
-    "PosturePort",
-    "diagnostic_setting_from_json",
-]
+__all__ = ["DIAGNOSTIC_SETTINGS_API", "PRICINGS_API", "AzurePosture", "diagnostic_setting_from_json"]
 
 DIAGNOSTIC_SETTINGS_API = "2021-05-01-preview"
 PRICINGS_API = "2024-01-01"
-DEFENDER_AI_PLAN = "AI"
 
-
-class PostureError(RuntimeError):
-    """A posture read failed (the message names the resource, and the permission on 401/403)."""
-
-
-@dataclass(frozen=True, slots=True)
-class DiagnosticSetting:
-    """One diagnostic setting: its destinations and whether it exports anything."""
-
-    name: str
-    workspace_id: str | None = None
-    storage_account_id: str | None = None
-    event_hub_rule_id: str | None = None
-    enabled_logs: tuple[str, ...] = ()
-    metrics_enabled: bool = False
-
-    @property
-    def exports_anything(self) -> bool:
-        has_destination = bool(self.workspace_id or self.storage_account_id or self.event_hub_rule_id)
-        return has_destination and (bool(self.enabled_logs) or self.metrics_enabled)
-
-
-@dataclass(frozen=True, slots=True)
-class DefenderPlan:
-    """A Defender for Cloud plan of a subscription (``Microsoft.Security/pricings``)."""
-
-    subscription_id: str
-    name: str
-    pricing_tier: str
-    sub_plan: str | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.pricing_tier.lower() == "standard"
+_KINDS = ErrorKinds(failed=PostureError, denied=PostureError, no_answer=PostureError)
 
 
 def diagnostic_setting_from_json(item: Mapping[str, Any]) -> DiagnosticSetting:
@@ -105,18 +63,6 @@ def diagnostic_setting_from_json(item: Mapping[str, Any]) -> DiagnosticSetting:
     )
 
 
-class PosturePort(Protocol):
-    """Reads Warden needs for the posture checks."""
-
-    def diagnostic_settings(self, account: AccountId) -> list[DiagnosticSetting]:
-        """The account's diagnostic settings (empty when it has none)."""
-        ...
-
-    def defender_plan(self, subscription_id: str, plan: str = DEFENDER_AI_PLAN) -> DefenderPlan | None:
-        """The subscription's Defender plan ``plan``, or ``None`` when the API does not show it."""
-        ...
-
-
 class AzurePosture:
     """``PosturePort`` over ARM (plain GETs through the Cognitive Services client's pipeline)."""
 
@@ -124,24 +70,22 @@ class AzurePosture:
         self._clients = clients
 
     def _get(self, subscription_id: str, path: str, what: str, permission: str) -> tuple[int, Any]:
-        from azure.core.exceptions import AzureError
         from azure.core.rest import HttpRequest
 
         client = self._clients.cognitive(subscription_id)
-        try:
+
+        def send() -> Any:
             # `_send_request` is the generated client's documented raw-request entry point
-            # (aka.ms/azsdk/dpcodegen/python/send_request), underscored in this SDK version.
+            # (aka.ms/azsdk/dpcodegen/python/send_request), underscored in this SDK version. It
+            # answers every status; a failure status is raised here for the one translation.
             response = client._send_request(HttpRequest("GET", path))
-        except AzureError as exc:
-            raise PostureError(f"{what}: {type(exc).__name__}: {exc}") from None
-        if response.status_code in (401, 403):
-            raise PostureError(
-                f"{what}: access denied (HTTP {response.status_code}); Warden's identity needs {permission}"
-            )
+            if response.status_code not in (200, 404):
+                response.raise_for_status()
+            return response
+
+        response = azure_call(what, permission, send, _KINDS)
         if response.status_code == 404:
             return 404, None
-        if response.status_code != 200:
-            raise PostureError(f"{what}: HTTP {response.status_code}")
         try:
             return 200, response.json()
         except ValueError:
@@ -184,20 +128,3 @@ class AzurePosture:
             tier,
             sub_plan if isinstance(sub_plan, str) else None,
         )
-
-
-@dataclass
-class FakePosture:
-    """In-memory ``PosturePort``: settings per account id (lowercase), plans per subscription."""
-
-    settings: dict[str, list[DiagnosticSetting]] = field(default_factory=dict)
-    plans: dict[str, DefenderPlan] = field(default_factory=dict)
-    calls: list[str] = field(default_factory=list)
-
-    def diagnostic_settings(self, account: AccountId) -> list[DiagnosticSetting]:
-        self.calls.append(f"diagnosticSettings:{account}")
-        return list(self.settings.get(str(account).lower(), []))
-
-    def defender_plan(self, subscription_id: str, plan: str = DEFENDER_AI_PLAN) -> DefenderPlan | None:
-        self.calls.append(f"pricings:{subscription_id}/{plan}")
-        return self.plans.get(subscription_id.lower())

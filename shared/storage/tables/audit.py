@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from typing import Any, Protocol
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -33,83 +32,16 @@ from azure.core.exceptions import (
 from azure.data.tables import TableErrorCode, TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.audit.chain import GENESIS, AuditEvent, AuditRecord, ChainReport, seal, verify_chain
-from shared.storage.ports import StorageError
-from shared.storage.tables import LazyTable
+from shared.ports.stores import StorageError
+from shared.storage.tables.base import LazyTable
 
-__all__ = ["AUDIT_TABLE", "AuditStore", "MemoryAuditStore", "TableAuditStore"]
+__all__ = ["AUDIT_TABLE", "TableAuditStore"]
 
 AUDIT_TABLE = "WardenAudit"
 _PARTITION = "chain"
 _HEAD = "head"
 _MARKER = "key-"
 _MAX_ATTEMPTS = 50
-
-
-class AuditStore(Protocol):
-    """Append-only audit trail."""
-
-    def append(self, event: AuditEvent) -> AuditRecord:
-        """Seal ``event`` into the chain and store it; returns the stored record."""
-        ...
-
-    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
-        """Like ``append``, unless a record was already appended with ``key`` (then ``None``).
-        Atomic: concurrent calls with one key append exactly one record."""
-        ...
-
-    def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
-        """Every record in sequence order (optionally of one incident)."""
-        ...
-
-    def verify(self) -> ChainReport:
-        """Check the whole chain (see ``verify_chain``)."""
-        ...
-
-
-class MemoryAuditStore:
-    """In-memory audit trail for unit tests (same behaviour as the table store)."""
-
-    def __init__(self) -> None:
-        self._records: list[AuditRecord] = []
-        self._head = 0
-        self._keys: set[str] = set()
-        self._lock = threading.Lock()
-
-    def append(self, event: AuditEvent) -> AuditRecord:
-        with self._lock:
-            return self._append(event)
-
-    def _append(self, event: AuditEvent) -> AuditRecord:
-        prev = self._records[-1].hash if self._records else GENESIS
-        record = seal(event, seq=len(self._records) + 1, prev_hash=prev)
-        self._records.append(record)
-        self._head = record.seq
-        return record
-
-    def append_once(self, event: AuditEvent, key: str) -> AuditRecord | None:
-        with self._lock:
-            if key in self._keys:
-                return None
-            record = self._append(event)
-            self._keys.add(key)
-            return record
-
-    def records(self, *, incident_id: str | None = None) -> list[AuditRecord]:
-        with self._lock:
-            return [r for r in self._records if incident_id is None or r.incident_id == incident_id]
-
-    def verify(self) -> ChainReport:
-        with self._lock:
-            return verify_chain(list(self._records), expected_head_seq=self._head)
-
-    # Test hooks to simulate tampering.
-    def tamper_replace(self, seq: int, record: AuditRecord) -> None:
-        with self._lock:
-            self._records[seq - 1] = record
-
-    def tamper_delete(self, seq: int) -> None:
-        with self._lock:
-            del self._records[seq - 1]
 
 
 def _row(seq: int) -> str:

@@ -19,9 +19,8 @@ Tables: ``WardenOpenIncidents`` and ``WardenIncidentFindings``.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -33,107 +32,10 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.models import Finding
-from shared.storage.ports import StorageError, record_key
-from shared.storage.tables import LazyTable
+from shared.ports.stores import StorageError
+from shared.storage.tables.base import LazyTable, record_key
 
-__all__ = [
-    "IncidentFindingsStore",
-    "MemoryIncidentFindingsStore",
-    "MemoryOpenIncidentStore",
-    "OpenIncidentStore",
-    "TableIncidentFindingsStore",
-    "TableOpenIncidentStore",
-]
-
-
-class OpenIncidentStore(Protocol):
-    def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
-        """Record ``instance_id`` as the open incident for the key.
-
-        Returns None when the claim succeeded, or the instance id that already holds the key.
-        """
-        ...
-
-    def mark_closing(self, correlation_key: str, instance_id: str) -> bool:
-        """Stop routing new findings to ``instance_id`` (a later claim takes the key over)."""
-        ...
-
-    def release(self, correlation_key: str, instance_id: str) -> bool:
-        """Forget the claim if (and only if) it is still ``instance_id``'s."""
-        ...
-
-    def get(self, correlation_key: str) -> str | None:
-        """The instance id holding the key open (a ``closing`` claim counts as not open)."""
-        ...
-
-
-class IncidentFindingsStore(Protocol):
-    def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
-        """Record that ``finding`` joined the incident; False if that dedupe key was already recorded."""
-        ...
-
-    def list(self, incident_id: str) -> list[Finding]:
-        """Every finding of the incident, in the order they joined."""
-        ...
-
-    def count(self, incident_id: str) -> int: ...
-
-
-class MemoryOpenIncidentStore:
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, bool]] = {}  # key -> (instance id, closing)
-        self._lock = threading.Lock()
-
-    def claim(self, correlation_key: str, instance_id: str, *, now: datetime) -> str | None:
-        with self._lock:
-            held = self._items.get(correlation_key)
-            if held is not None and not held[1]:
-                return held[0]
-            self._items[correlation_key] = (instance_id, False)
-            return None
-
-    def mark_closing(self, correlation_key: str, instance_id: str) -> bool:
-        with self._lock:
-            held = self._items.get(correlation_key)
-            if held is None or held[0] != instance_id:
-                return False
-            self._items[correlation_key] = (instance_id, True)
-            return True
-
-    def release(self, correlation_key: str, instance_id: str) -> bool:
-        with self._lock:
-            held = self._items.get(correlation_key)
-            if held is not None and held[0] == instance_id:
-                del self._items[correlation_key]
-                return True
-            return False
-
-    def get(self, correlation_key: str) -> str | None:
-        with self._lock:
-            held = self._items.get(correlation_key)
-            return held[0] if held is not None and not held[1] else None
-
-
-class MemoryIncidentFindingsStore:
-    def __init__(self) -> None:
-        self._items: dict[str, dict[str, Finding]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, incident_id: str, finding: Finding, *, now: datetime) -> bool:
-        with self._lock:
-            bucket = self._items.setdefault(incident_id, {})
-            if finding.dedupe_key in bucket:
-                return False
-            bucket[finding.dedupe_key] = finding
-            return True
-
-    def list(self, incident_id: str) -> list[Finding]:
-        with self._lock:
-            return list(self._items.get(incident_id, {}).values())
-
-    def count(self, incident_id: str) -> int:
-        with self._lock:
-            return len(self._items.get(incident_id, {}))
+__all__ = ["TableIncidentFindingsStore", "TableOpenIncidentStore"]
 
 
 class TableOpenIncidentStore:
