@@ -29,11 +29,11 @@ from emulator.datasets import AnomalyDataset, generate_anomaly_dataset, label_ma
 from emulator.datasets.anomalies import SUBSCRIPTION_ID, WARDEN_PRINCIPAL_ID, WORKSPACE_ID
 from emulator.transport import EmulatorTransport
 from shared.anomalies.detectors import DETECTORS
-from shared.anomalies.runner import run_detectors
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.azure.logs import AzureLogs
 from shared.policy import Policy, load_policy
 from shared.settings import load_settings
+from shared.usecases.anomalies import run_detectors
 
 POLICY = Path(__file__).resolve().parents[1] / "policy.yaml"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

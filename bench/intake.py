@@ -18,15 +18,15 @@ import json
 import time
 from typing import Any
 
-from shared.alert_intake import take_alerts
-from shared.intake import IntakeDeps, JoinOutcome
-from shared.models import Finding
+from shared.ports.durable import OrchestrationStatus
+from shared.ports.stores import QuarantineStore
 from shared.storage.cache import CompletedCache
 from shared.storage.memory import (
     MemoryIdempotencyStore,
     MemoryIncidentFindingsStore,
     MemoryOpenIncidentStore,
     MemoryQuarantineStore,
+    MemoryWatermarkStore,
 )
 from shared.storage.tables import (
     TableIdempotencyStore,
@@ -34,22 +34,27 @@ from shared.storage.tables import (
     TableOpenIncidentStore,
     TableQuarantineStore,
 )
+from shared.usecases.alerts import AlertDeps, take_alerts
+from shared.usecases.intake import IntakeDeps
 
 JAILBREAK = "AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
 MAX_BYTES = 1_048_576
 
 
-class CountingStarter:
+class CountingOrchestrations:
     """Stands in for the durable client (its HTTP round trip is measured by the e2e tests)."""
 
     def __init__(self) -> None:
         self.started: list[str] = []
 
-    async def start(self, instance_id: str, finding: Finding) -> None:
+    async def start(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
         self.started.append(instance_id)
 
-    async def notify_joined(self, instance_id: str, finding: Finding) -> JoinOutcome:
-        return JoinOutcome.DELIVERED
+    async def status(self, instance_id: str) -> OrchestrationStatus | None:
+        return OrchestrationStatus("Running")
+
+    async def raise_event(self, instance_id: str, event: str, payload: dict[str, Any]) -> None:
+        return None
 
 
 def _alerts(n: int) -> list[bytes]:
@@ -74,44 +79,46 @@ def _measure(fn: Any, payloads: list[bytes]) -> tuple[float, float]:
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
-def _take_all(deps: IntakeDeps, quarantine: Any, payloads: list[bytes]) -> None:
+def _take_all(deps: AlertDeps, payloads: list[bytes]) -> None:
     from datetime import UTC, datetime
 
     async def go() -> None:
         now = datetime.now(UTC)
         for payload in payloads:
-            await take_alerts(
-                payload, source="eventgrid", deps=deps, quarantine=quarantine, max_bytes=MAX_BYTES, now=now
-            )
+            await take_alerts(payload, source="eventgrid", deps=deps, now=now)
 
     asyncio.run(go())
 
 
-def _memory_deps() -> tuple[IntakeDeps, Any]:
-    return (
-        IntakeDeps(
-            seen=MemoryIdempotencyStore(),
-            open_incidents=MemoryOpenIncidentStore(),
-            findings=MemoryIncidentFindingsStore(),
-            starter=CountingStarter(),
-        ),
-        MemoryQuarantineStore(),
+def _alert_deps(intake: IntakeDeps, quarantine: QuarantineStore) -> AlertDeps:
+    return AlertDeps(
+        intake=intake, quarantine=quarantine, watermarks=MemoryWatermarkStore(), logs=None, max_bytes=MAX_BYTES
     )
 
 
-def _table_deps(connection_string: str) -> tuple[IntakeDeps, Any]:
+def _memory_deps() -> tuple[AlertDeps, CountingOrchestrations]:
+    orchestrations = CountingOrchestrations()
+    intake = IntakeDeps(
+        seen=MemoryIdempotencyStore(),
+        open_incidents=MemoryOpenIncidentStore(),
+        findings=MemoryIncidentFindingsStore(),
+        orchestrations=orchestrations,
+    )
+    return _alert_deps(intake, MemoryQuarantineStore()), orchestrations
+
+
+def _table_deps(connection_string: str) -> tuple[AlertDeps, CountingOrchestrations]:
     from azure.data.tables import TableServiceClient
 
     service = TableServiceClient.from_connection_string(connection_string)
-    return (
-        IntakeDeps(
-            seen=CompletedCache(TableIdempotencyStore(service)),  # as Container.seen_findings
-            open_incidents=TableOpenIncidentStore(service),
-            findings=TableIncidentFindingsStore(service),
-            starter=CountingStarter(),
-        ),
-        TableQuarantineStore(service),
+    orchestrations = CountingOrchestrations()
+    intake = IntakeDeps(
+        seen=CompletedCache(TableIdempotencyStore(service)),  # as Container.seen_findings
+        open_incidents=TableOpenIncidentStore(service),
+        findings=TableIncidentFindingsStore(service),
+        orchestrations=orchestrations,
     )
+    return _alert_deps(intake, TableQuarantineStore(service)), orchestrations
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -121,12 +128,12 @@ def run(quick: bool = False) -> dict[str, Any]:
     n = 500 if quick else 5000
     payloads = _alerts(n)
     _, base_cpu = _measure(lambda ps: [json.loads(p) for p in ps], payloads)
-    deps, quarantine = _memory_deps()
-    mem_wall, mem_cpu = _measure(lambda ps: _take_all(deps, quarantine, ps), payloads)
+    deps, started = _memory_deps()
+    mem_wall, mem_cpu = _measure(lambda ps: _take_all(deps, ps), payloads)
     table_n = min(n, 1000)
     with Azurite() as azurite:
-        tdeps, tquarantine = _table_deps(azurite.table_connection_string)
-        tab_wall, tab_cpu = _measure(lambda ps: _take_all(tdeps, tquarantine, ps), payloads[:table_n])
+        tdeps, _ = _table_deps(azurite.table_connection_string)
+        tab_wall, tab_cpu = _measure(lambda ps: _take_all(tdeps, ps), payloads[:table_n])
     return {
         "alerts": n,
         "json_loads_us_per_alert_cpu": round(base_cpu / n * 1e6, 2),
@@ -136,7 +143,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "azurite_alerts": table_n,
         "azurite_path_alerts_per_s": round(table_n / tab_wall, 1),
         "azurite_path_us_per_alert_cpu": round(tab_cpu / table_n * 1e6, 1),
-        "incidents_started_core": len(deps.starter.started),  # type: ignore[attr-defined]
+        "incidents_started_core": len(started.started),
     }
 
 
@@ -147,9 +154,9 @@ def run_storm(quick: bool = False) -> dict[str, Any]:
     n = 1000 if quick else 10_000
     (payload,) = _alerts(1)
     with Azurite() as azurite:
-        deps, quarantine = _table_deps(azurite.table_connection_string)
-        wall, cpu = _measure(lambda ps: _take_all(deps, quarantine, ps), [payload] * n)
-        incidents = len(deps.starter.started)  # type: ignore[attr-defined]
+        deps, started = _table_deps(azurite.table_connection_string)
+        wall, cpu = _measure(lambda ps: _take_all(deps, ps), [payload] * n)
+        incidents = len(started.started)
     if incidents != 1:
         raise AssertionError(f"storm of {n} duplicates started {incidents} incidents, expected exactly 1")
     return {

@@ -35,15 +35,12 @@ from emulator.tenant import (
 )
 from emulator.transport import EmulatorTransport
 from shared.azure.clients import AzureClients, StaticTokenCredential
-from shared.azure.cognitive import AzureCognitive
-from shared.azure.inventory import AzureInventory
-from shared.azure.logs import AzureLogs
-from shared.azure.vault import AzureSecrets
+from shared.bootstrap import keys_ports_for
 from shared.keys.policy import KeyPolicy
-from shared.keys.service import KeysPorts, run_key_scan
 from shared.resource_ids import AccountId
 from shared.settings import load_settings
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.storage.memory import MemoryAuditStore, MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.usecases.key_hygiene import run_key_scan
 
 __all__ = ["run"]
 
@@ -160,14 +157,12 @@ def run(
         identity_principal_id=WARDEN,
     )
     clients = AzureClients(settings, credential=StaticTokenCredential(TOKEN), transport=EmulatorTransport(emulator))
-    ports = KeysPorts(
-        cognitive=AzureCognitive(clients, polling_interval=0),
-        secrets=AzureSecrets(clients),
-        inventory=AzureInventory(clients),
-        logs=AzureLogs(clients),
-        probe=clients.data_plane(),
+    ports = keys_ports_for(
+        clients,
         idempotency=MemoryIdempotencyStore(),
         quarantine=MemoryQuarantineStore(),
+        audit=MemoryAuditStore(),
+        polling_interval=0,
     )
     if latency_ms > 0:
         emulator.inject_fault("*", "latency", latency=latency_ms / 1000, probability=1.0)

@@ -37,7 +37,7 @@ class _EpisodeTimes(logging.Handler):
 def run(quick: bool = False) -> dict[str, Any]:
     # Importing the handlers is importing the app: it validates the settings.
     os.environ.setdefault("WARDEN_SUBSCRIPTION_IDS", "00000000-0000-0000-0000-000000000001")
-    import handlers.incidents
+    import handlers.incidents  # noqa: F401 - importing the handlers validates the settings
     from shared.bootstrap import reset_container, set_container
     from tests.functional.keys.conftest import ACCOUNT, VAULT
     from tests.functional.response.conftest import GPT, ROGUE, finding, make_estate, policy_copy
@@ -45,7 +45,6 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     os.environ["WARDEN_KEY_VAULTS"] = VAULT
     os.environ["WARDEN_KEY_PROBE_DELAY_SECONDS"] = "0"
-    handlers.incidents.APPROVAL_GATE_AVAILABLE = False  # the policy's auto-decision stands in for people
     playbooks = {
         "jailbreak": finding(
             "defender:AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt", GPT, category="jailbreak", key="b-jb"

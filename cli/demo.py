@@ -188,7 +188,7 @@ def _event(alert: dict[str, Any]) -> dict[str, Any]:
 def scenario_jailbreak_alert(demo: Demo) -> None:
     """A jailbreak alert arrives by Event Grid, is redelivered, then a storm hits the deployment."""
     from shared.bootstrap import container
-    from shared.models import incident_instance_id
+    from shared.finding import incident_instance_id
 
     sid = f"2517{uuid.uuid4().int % 10**14:014d}_{uuid.uuid4()}"
     alert = _workflow_alert(JAILBREAK, sid, DEMO_DEPLOYMENT, "Prompt injection: 'ignore previous instructions'")
@@ -388,7 +388,7 @@ def _security_alert_row(alert_type: str, system_alert_id: str, resource_id: str,
 def scenario_security_alert_poll(demo: Demo) -> None:
     """Alerts exported to Log Analytics are picked up by the poller once, late rows included."""
     from shared.bootstrap import container
-    from shared.models import incident_instance_id
+    from shared.finding import incident_instance_id
 
     account = DEMO_DEPLOYMENT.rsplit("/deployments/", 1)[0]
     first = f"2517{uuid.uuid4().int % 10**14:014d}_{uuid.uuid4()}"
@@ -458,7 +458,7 @@ def scenario_credential_theft(demo: Demo) -> None:
     from shared.azure.cognitive import AzureCognitive
     from shared.azure.vault import AzureSecrets
     from shared.bootstrap import container
-    from shared.models import incident_instance_id
+    from shared.finding import incident_instance_id
     from shared.resource_ids import AccountId
 
     clients = container().clients
@@ -507,7 +507,7 @@ def scenario_key_age_scan(demo: Demo) -> None:
     from shared.azure.cognitive import AzureCognitive
     from shared.azure.vault import AzureSecrets
     from shared.bootstrap import container
-    from shared.keys.rotation import rotation_instance_id
+    from shared.contracts.rotation import rotation_instance_id
     from shared.resource_ids import AccountId
 
     clients = container().clients
@@ -597,7 +597,7 @@ def scenario_token_spike(demo: Demo) -> None:
 
     from emulator.datasets import generate_anomaly_dataset
     from shared.bootstrap import container
-    from shared.models import incident_instance_id
+    from shared.finding import incident_instance_id
 
     data = generate_anomaly_dataset(seed=7, now=datetime.now(UTC), grain=timedelta(hours=1))
     label = data.labels_for("token_spike")[0]
@@ -642,7 +642,7 @@ def scenario_unapproved_deployment(demo: Demo) -> None:
 
     from shared.azure.cognitive import AzureCognitive
     from shared.bootstrap import container
-    from shared.models import incident_instance_id
+    from shared.finding import incident_instance_id
     from shared.ports.cognitive import CognitiveNotFoundError
     from shared.resource_ids import AccountId, DeploymentId
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from shared.models import Finding
+from shared.finding import Finding
 
 __all__ = ["ScanOutcome", "render_table", "run_scan"]
 
@@ -75,32 +75,17 @@ def _progress(label: str, out: TextIO, enabled: bool, phases: dict[str, float]) 
 
 def run_scan(*, progress: bool = False, err: TextIO = sys.stderr) -> ScanOutcome:
     """Inventory + key-age scan + posture sweep (read-only). Raises on unreadable sources."""
-    from shared.anomalies.sweep import run_sweep
-    from shared.azure.cognitive import AzureCognitive
-    from shared.azure.inventory import AzureInventory
-    from shared.azure.logs import AzureLogs
-    from shared.azure.posture import AzurePosture
-    from shared.azure.vault import AzureSecrets
-    from shared.bootstrap import container
-    from shared.keys.service import KeysPorts, run_key_scan
-    from shared.ports.logs import LogsPort
-    from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
+    from shared.bootstrap import container, read_only_keys_ports
+    from shared.usecases.estate_sweep import run_sweep
+    from shared.usecases.key_hygiene import run_key_scan
 
     c = container()
     settings = c.settings
     config = c.keys
-    logs: LogsPort | None = AzureLogs(c.clients) if settings.log_analytics_workspace_id else None
+    logs = c.logs
     outcome = ScanOutcome()
-    # Read-only ports: the key scan only lists and queries; the stores are never touched.
-    ports = KeysPorts(
-        cognitive=AzureCognitive(c.clients),
-        secrets=AzureSecrets(c.clients),
-        inventory=AzureInventory(c.clients),
-        logs=logs if logs is not None else _NoLogs(),
-        probe=c.clients.data_plane(),
-        idempotency=MemoryIdempotencyStore(),
-        quarantine=MemoryQuarantineStore(),
-    )
+    # Read-only ports: the key scan only lists and queries; its in-process stores are never touched.
+    ports = read_only_keys_ports(c.clients, logs=logs if logs is not None else _NoLogs())
     if logs is not None:
         with _progress("inventory and key age", err, progress, outcome.phases):
             keys = run_key_scan(
@@ -120,7 +105,7 @@ def run_scan(*, progress: bool = False, err: TextIO = sys.stderr) -> ScanOutcome
         sweep = run_sweep(
             inventory=ports.inventory,
             cognitive=ports.cognitive,
-            posture=AzurePosture(c.clients),
+            posture=c.posture,
             logs=logs,
             policy=c.policy,
             subscriptions=settings.subscription_ids,

@@ -227,13 +227,6 @@ class WardenSettings(BaseSettings):
     )
 
     # --- approvals --------------------------------------------------------------------------
-    emergency_approval: Literal["auto", "gate", "event"] = Field(
-        default="auto",
-        validation_alias="WARDEN_EMERGENCY_APPROVAL",
-        description="How a standalone emergency key rotation asks for approval: gate (the approval_gate "
-        "sub-orchestration, with the API, page and links), event (a raw ApprovalDecision event on the "
-        "rotation itself), or auto (gate when WARDEN_LINK_SIGNING_KEY is set, else event).",
-    )
     notify_attempts: int = Field(
         default=3,
         ge=1,

@@ -7,13 +7,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.approvals.models import GateRequest
-from shared.approvals.ports import ApprovalsDeps
-from shared.approvals.service import ApprovalService
+from shared.azure.durable import DurableOrchestrations
+from shared.contracts.approval import ApprovalRequest
 from shared.policy.schema import ApprovalPolicy
+from shared.ports.stores import AuditStore
 from shared.resource_ids import AccountId
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep
 from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore, MemoryIdempotencyStore
+from shared.usecases.approvals import ApprovalsDeps, ApprovalService
+from shared.usecases.approvals_http import ApiRequest, ApiResponse, dispatch
 from tests.fakes import FakeChannel
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -80,16 +82,24 @@ def gate_request(
         "explanation": explanation,
     }
     payload.update(extra)
-    GateRequest.model_validate(payload)
+    ApprovalRequest.model_validate(payload)
     return payload
 
 
 def memory_deps(
-    *, clock: Any = None, channels: list[Any] | None = None, policy: ApprovalPolicy | None = None
+    *,
+    clock: Any = None,
+    channels: list[Any] | None = None,
+    policy: ApprovalPolicy | None = None,
+    audit: AuditStore | None = None,
 ) -> ApprovalsDeps:
     now = clock or (lambda: datetime.now(UTC))
     service = ApprovalService(
-        store=MemoryApprovalStore(), audit=MemoryAuditStore(), approver_role=ROLE, policy=policy, clock=now
+        store=MemoryApprovalStore(),
+        audit=audit if audit is not None else MemoryAuditStore(),
+        approver_role=ROLE,
+        policy=policy,
+        clock=now,
     )
     return ApprovalsDeps(
         service=service,
@@ -102,3 +112,27 @@ def memory_deps(
         clock=now,
         csrf_key=LINK_KEY,
     )
+
+
+async def decide_via_api(
+    deps: ApprovalsDeps,
+    client: Any,
+    incident_id: str,
+    step_id: str,
+    *,
+    user: str = "alice@contoso.com",
+    decision: str = "approve",
+    justification: str | None = None,
+) -> ApiResponse:
+    """``POST /api/approvals/{incident}/{step}/decision`` as ``user`` (an approver), through the
+    approvals API with the real Durable client behind ``DurableOrchestrations`` (its events reach
+    the gate as JSON text, SDK #295)."""
+    body = json.dumps({"decision": decision, "justification": justification or f"{user} checked the evidence"})
+    request = ApiRequest(
+        "POST",
+        f"http://127.0.0.1/api/approvals/{incident_id}/{step_id}/decision",
+        {**headers_for(user), "Content-Type": "application/json"},
+        body.encode(),
+    )
+    params = {"incident_id": incident_id, "step_id": step_id}
+    return await dispatch(deps, "decide", request, params=params, orchestrations=DurableOrchestrations(client))

@@ -16,6 +16,7 @@ errors for missing resources, keys regenerated to new random values, secret vers
 
 from __future__ import annotations
 
+import asyncio
 import secrets as _random
 import threading
 from collections import Counter
@@ -37,6 +38,7 @@ from shared.ports.cognitive import (
     DeploymentInfo,
     RaiPolicyInfo,
 )
+from shared.ports.durable import OrchestrationStatus
 from shared.ports.inventory import AiAccount
 from shared.ports.logs import Row, Timespan
 from shared.ports.posture import DEFENDER_AI_PLAN, DefenderPlan, DiagnosticSetting
@@ -51,6 +53,7 @@ __all__ = [
     "FakeInventory",
     "FakeKeyProbe",
     "FakeLogs",
+    "FakeOrchestrations",
     "FakePosture",
     "FakeSecrets",
     "TamperableAuditStore",
@@ -420,3 +423,43 @@ class TamperableAuditStore(MemoryAuditStore):
     def tamper_delete(self, seq: int) -> None:
         with self._lock:
             del self._records[seq - 1]
+
+
+class FakeOrchestrations:
+    """``Orchestrations`` like the Durable HTTP API: no status before an instance exists (404),
+    ``Running`` while it runs, ``Completed`` once finished (``finish_all``)."""
+
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+        self.finished: set[str] = set()
+        self.started: list[str] = []
+        self.inputs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.status_reads: list[str] = []
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self.fail_next_start = False
+        self.start_delay = 0.0
+
+    async def start(self, orchestrator: str, instance_id: str, payload: dict[str, Any]) -> None:
+        await asyncio.sleep(self.start_delay)
+        if self.fail_next_start:
+            self.fail_next_start = False
+            raise ConnectionError("durable endpoint unavailable")
+        self.started.append(instance_id)
+        self.running.add(instance_id)
+        self.inputs[instance_id] = (orchestrator, payload)
+
+    async def status(self, instance_id: str) -> OrchestrationStatus | None:
+        await asyncio.sleep(0)
+        self.status_reads.append(instance_id)
+        if instance_id in self.finished:
+            return OrchestrationStatus("Completed")
+        if instance_id in self.running:
+            return OrchestrationStatus("Running")
+        return None
+
+    async def raise_event(self, instance_id: str, event: str, payload: dict[str, Any]) -> None:
+        self.events.append((instance_id, event, payload))
+
+    def finish_all(self) -> None:
+        self.finished |= self.running
+        self.running.clear()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from shared.alerts.catalogue import AlertCategory, CatalogueEntry
 from shared.alerts.formats import AlertFormat
-from shared.models import Severity, UtcDatetime
+from shared.finding import Severity, UtcDatetime
 
 __all__ = ["AlertStatus", "DefenderAlert"]
 

@@ -37,7 +37,7 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any
 
-from shared.models import Severity
+from shared.finding import Severity
 
 __all__ = [
     "AI_ALERT_PREFIX",

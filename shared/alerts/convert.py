@@ -37,7 +37,7 @@ from shared.alerts.formats import (
     WorkflowAutomationAlert,
 )
 from shared.alerts.sanitize import JsonLimits, bound_json, clean, truncate
-from shared.models import Severity
+from shared.finding import Severity
 
 __all__ = ["AlertFieldError", "show_value", "to_defender_alert"]
 

@@ -25,7 +25,7 @@ from shared.alerts.alert import DefenderAlert
 from shared.alerts.catalogue import AlertCategory
 from shared.alerts.resources import ResourceResolution, resolve_resource
 from shared.alerts.sanitize import clean, json_size
-from shared.models import MAX_EVIDENCE_BYTES, Finding, FindingSource
+from shared.finding import MAX_EVIDENCE_BYTES, Finding, FindingSource
 
 __all__ = [
     "EVIDENCE_BUDGET_BYTES",

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel, to_pascal
 
-from shared.models import Severity
+from shared.finding import Severity
 
 __all__ = [
     "ALERT_RESOURCE_TYPE",

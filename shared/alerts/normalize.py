@@ -39,7 +39,7 @@ from shared.alerts.formats import (
 )
 from shared.alerts.resources import ResourceResolution, resolve_resource
 from shared.alerts.sanitize import clean, json_size
-from shared.models import Finding
+from shared.finding import Finding
 
 __all__ = [
     "Accepted",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.policy import Policy, is_model_allowed
 from shared.ports.cognitive import DeploymentInfo
 

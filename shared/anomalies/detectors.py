@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.finding import Finding, FindingSource, Severity
 from shared.keys.activity import KeyOperation, RowError
-from shared.models import Finding, FindingSource, Severity
 from shared.policy.schema import AnomalyPolicy, BurstDetector, NewCallerIpDetector, SpikeDetector, SwitchDetector
 from shared.resource_ids import AccountId, InvalidResourceIdError
 

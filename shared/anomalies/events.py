@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.anomalies.detectors import key_operation_finding
-from shared.models import Finding, Severity
+from shared.finding import Finding, Severity
 from shared.resource_ids import AccountId, DeploymentId, InvalidResourceIdError, parse_resource_id
 
 __all__ = ["ResourceEvent", "ResourceEventDecision", "classify_resource_event"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.ports.inventory import AiAccount
 from shared.ports.posture import DefenderPlan, DiagnosticSetting
 

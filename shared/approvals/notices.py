@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.approvals.links import link_url, sign_link
-from shared.approvals.models import ApprovalRecord
+from shared.approvals.records import ApprovalRecord
 from shared.notify.messages import (
     APPROVAL_DECIDED,
     APPROVAL_ESCALATED,

@@ -20,8 +20,8 @@ from html import escape
 from typing import Any
 
 from shared.approvals.links import LinkClaims
-from shared.approvals.models import ApprovalRecord
 from shared.approvals.principal import Principal
+from shared.approvals.records import ApprovalRecord
 
 __all__ = [
     "SECURITY_HEADERS",

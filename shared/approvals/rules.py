@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shared.approvals.models import ApprovalRecord, ApprovalStatus, RecordedDecision
 from shared.approvals.principal import Principal
+from shared.approvals.records import ApprovalRecord, ApprovalStatus, RecordedDecision
 
 __all__ = ["DecisionRefusedError", "check_decision", "is_conflicted", "outcome", "require_approver"]
 

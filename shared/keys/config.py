@@ -1,25 +1,25 @@
-"""The key-hygiene and rotation configuration, assembled from settings and the policy.
+"""The key-hygiene and rotation configuration: ``KeysConfig``.
 
-Environment values come from ``shared.settings.WardenSettings`` (validated at start-up):
-``WARDEN_KEY_VAULTS``, ``WARDEN_KEY_SCAN_SCHEDULE``, ``WARDEN_KEY_ACTIVITY_WINDOW_DAYS``,
-``WARDEN_KEY_PROBE_ATTEMPTS``, ``WARDEN_KEY_PROBE_DELAY_SECONDS``, ``WARDEN_KEY_KINDS``.
-Behaviour comes from the policy file (``keys`` and ``approvals`` sections, and whether a rule
-sends ``key:age_exceeded`` to a playbook with a scheduled rotation).
+``shared.bootstrap`` assembles it from the settings (``WARDEN_KEY_VAULTS``,
+``WARDEN_KEY_SCAN_SCHEDULE``, ``WARDEN_KEY_ACTIVITY_WINDOW_DAYS``, ``WARDEN_KEY_PROBE_ATTEMPTS``,
+``WARDEN_KEY_PROBE_DELAY_SECONDS``, ``WARDEN_KEY_KINDS``) and the policy file (``keys`` and
+``approvals`` sections, and whether a rule sends ``key:age_exceeded`` to a playbook with a
+scheduled rotation: ``key_policy_from``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from shared.finding import Finding, FindingSource, Severity
 from shared.keys.policy import KeyPolicy
-from shared.models import Finding, FindingSource, Severity
 from shared.policy import Policy, plan_response
 from shared.resource_ids import AccountId
-from shared.settings import WardenSettings, vault_url
-from shared.steps import ActionKind
+from shared.response.steps import ActionKind
 
-__all__ = ["KeysConfig", "build_keys_config", "key_policy_from", "keys_config", "vault_url"]
+__all__ = ["KeysConfig", "key_policy_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,8 @@ def _rotates_on_age(policy: Policy) -> bool:
     return any(step.action is ActionKind.ROTATE_KEY_SCHEDULED for step in plan.steps)
 
 
-def key_policy_from(policy: Policy, settings: WardenSettings) -> KeyPolicy:
-    """The key behaviour the policy file asks for."""
+def key_policy_from(policy: Policy, *, kinds: Sequence[str]) -> KeyPolicy:
+    """The key behaviour the policy file asks for, for accounts of ``kinds``."""
     return KeyPolicy(
         max_age_days=policy.keys.max_age_days,
         validity_days=policy.keys.validity_period_days,
@@ -64,24 +64,5 @@ def key_policy_from(policy: Policy, settings: WardenSettings) -> KeyPolicy:
         emergency_rotation_requires_approval=policy.keys.emergency_rotation_requires_approval,
         approval_timeout=policy.approvals.timeout,
         both_keys_exposed=policy.keys.credential_theft_rotates_both,
-        kinds=tuple(settings.key_account_kinds),
+        kinds=tuple(kinds),
     )
-
-
-def build_keys_config(settings: WardenSettings, policy: Policy) -> KeysConfig:
-    """Assemble the configuration from validated settings and a validated policy."""
-    return KeysConfig(
-        vault_urls=tuple(settings.key_vaults),
-        scan_schedule=settings.key_scan_schedule,
-        activity_window=timedelta(days=settings.key_activity_window_days),
-        probe_attempts=settings.key_probe_attempts,
-        probe_delay=timedelta(seconds=settings.key_probe_delay_seconds),
-        policy=key_policy_from(policy, settings),
-    )
-
-
-def keys_config() -> KeysConfig:
-    """The process-wide configuration (cached on the container, so ``reset_container`` resets it)."""
-    from shared.bootstrap import container
-
-    return container().keys

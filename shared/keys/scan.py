@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.finding import Finding, FindingSource, Severity
 from shared.keys.activity import KeyOperation, KeyOperationKind
 from shared.keys.policy import KeyPolicy
 from shared.keys.slots import KeySlot
 from shared.keys.tags import DualCredentialTags, TagError, parse_dual_credential_tags
-from shared.models import Finding, FindingSource, Severity
 from shared.ports.inventory import AiAccount
 from shared.ports.secrets import SecretMeta
 from shared.resource_ids import AccountId

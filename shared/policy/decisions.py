@@ -27,11 +27,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.models import Finding
+from shared.finding import Finding
 from shared.policy.matching import finding_category, first_matching_rule, tags_match
 from shared.policy.schema import Policy, Step
 from shared.resource_ids import AccountId, DeploymentId, ResourceId, parse_resource_id
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep
 
 __all__ = [
     "DEFAULT_RULE",

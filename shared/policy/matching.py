@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from shared.models import Finding
+from shared.finding import Finding
 from shared.policy.schema import Policy, Rule, RuleMatch
 
 __all__ = ["RuleMatchResult", "finding_category", "first_matching_rule", "match_rule", "tags_match"]

@@ -32,10 +32,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared.models import FindingSource, Severity
+from shared.finding import FindingSource, Severity
 from shared.policy.durations import DURATION_PATTERN, Duration, format_duration, parse_duration
 from shared.resource_ids import AccountId, DeploymentId, InvalidResourceIdError, parse_resource_id
-from shared.steps import ActionKind, ApprovalRequirement
+from shared.response.steps import ActionKind, ApprovalRequirement
 
 __all__ = [
     "ALERT_CATEGORIES",

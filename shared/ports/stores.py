@@ -36,9 +36,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.approvals.models import ApprovalRecord, ApprovalStatus
+from shared.approvals.records import ApprovalRecord, ApprovalStatus
 from shared.audit.chain import AuditEvent, AuditRecord, ChainReport
-from shared.models import Finding
+from shared.finding import Finding
 
 __all__ = [
     "MAX_QUARANTINE_RAW_BYTES",

@@ -1,10 +1,7 @@
-"""Incident response: triage, approval gate, containment actions, verification, restore.
+"""Response steps: what an incident plans to do and what happened when it did (``steps``).
 
-- ``orchestration``: the deterministic incident and restore orchestration bodies (and the
-  custom status shape the Approvals API reads);
-- ``triage``: the policy's plan for a finding, with the resource's tags and the circuit breaker;
-- ``actions``: the idempotent, snapshotting containment actions and their verification;
-- ``restore``: re-applying an incident's snapshots;
-- ``records``: audited approval decisions and notification intents;
-- ``ports``: what the activities talk to (built by the composition root, ``shared.bootstrap``).
+The rest of the response lives by layer: the plan is chosen by ``shared.policy``; the durable
+contract is ``shared.contracts.incident``; the orchestration is ``shared.orchestrations.incident``;
+the activities are use cases (``shared.usecases.triage``, ``containment``, ``restore``,
+``incidents``).
 """

@@ -15,9 +15,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.approvals.models import ApprovalRecord, ApprovalStatus
+from shared.approvals.records import ApprovalRecord, ApprovalStatus
 from shared.audit.chain import GENESIS, AuditEvent, AuditRecord, ChainReport, seal, verify_chain
-from shared.models import Finding
+from shared.finding import Finding
 from shared.ports.stores import (
     MAX_QUARANTINE_RAW_BYTES,
     AlreadyCompletedError,

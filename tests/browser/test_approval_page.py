@@ -20,8 +20,8 @@ import requests
 from playwright import sync_api
 
 from devhost.server import DevHostThread
-from shared.approvals.models import gate_instance_id
 from shared.bootstrap import container, reset_container
+from shared.contracts.approval import approval_instance_id
 from tests.approvals_support import SUB, XSS, gate_request, headers_for, memory_deps
 
 pytestmark = pytest.mark.browser
@@ -66,7 +66,7 @@ def _durable(host: DevHostThread, path: str) -> str:
 
 
 def start_gate(host: DevHostThread, incident: str) -> str:
-    instance = gate_instance_id(incident, STEP)
+    instance = approval_instance_id(incident, STEP)
     request = gate_request(incident, explanation=f"Jailbreak blocked: {XSS}", evidence={"description": XSS})
     response = requests.post(
         _durable(host, f"orchestrators/approval_gate/{instance}"),

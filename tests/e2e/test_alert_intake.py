@@ -18,7 +18,7 @@ from azure.data.tables import TableServiceClient
 from devhost.azurite import Azurite
 from devhost.server import DevHostThread
 from shared.bootstrap import container, reset_container
-from shared.models import incident_instance_id
+from shared.finding import incident_instance_id
 from tests.alertgen import alert_id_for, deployment_resource_id, make_alert
 from tests.conftest import SUBSCRIPTION
 

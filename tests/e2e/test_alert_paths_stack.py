@@ -18,7 +18,7 @@ import requests
 from azure.data.tables import TableServiceClient
 
 from cli.stack import LocalStack
-from shared.models import incident_instance_id
+from shared.finding import incident_instance_id
 from shared.storage.tables import TableIncidentFindingsStore, TableQuarantineStore
 from tests.alertgen import account_resource_id, alert_id_for, deployment_resource_id, make_alert
 

@@ -23,7 +23,7 @@ from emulator.datasets.events import resource_write_success
 from emulator.server import EmulatorServer
 from emulator.state import Deployment
 from shared.bootstrap import container, reset_container
-from shared.models import incident_instance_id
+from shared.finding import incident_instance_id
 
 ROOT = Path(__file__).resolve().parents[2]
 

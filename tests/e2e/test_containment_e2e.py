@@ -16,14 +16,13 @@ import pytest
 import requests
 from azure.data.tables import TableServiceClient
 
-import handlers.incidents
 from cli.main import main as cli_main
 from devhost.azurite import Azurite
 from devhost.server import DevHostThread
 from emulator import Emulator
 from emulator.server import EmulatorServer
 from shared.bootstrap import container, reset_container
-from shared.models import incident_instance_id
+from shared.finding import incident_instance_id
 from tests.alertgen import RESOURCE_GROUP, alert_id_for
 from tests.approvals_support import headers_for
 from tests.conftest import SUBSCRIPTION
@@ -71,18 +70,11 @@ def _tenant() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack(azurite: Azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevHostThread, Emulator]]:
     emulator = Emulator(_tenant(), seed=3)
-    policy = tmp_path_factory.mktemp("policy") / "policy.yaml"
-    policy.write_text(
-        (ROOT / "policy.yaml").read_text(encoding="utf-8").replace("final_decision: deny", "final_decision: approve"),
-        encoding="utf-8",
-    )
     with EmulatorServer(emulator) as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv("WARDEN_SUBSCRIPTION_IDS", SUBSCRIPTION)
         patch.setenv("WARDEN_TABLES_CONNECTION_STRING", azurite.table_connection_string)
         patch.setenv("WARDEN_EMULATOR_URL", server.url)
-        patch.setenv("WARDEN_POLICY_PATH", str(policy))
-        # The policy's auto-decision stands in for an approver (see handlers.incidents).
-        patch.setattr(handlers.incidents, "APPROVAL_GATE_AVAILABLE", False)
+        patch.setenv("WARDEN_POLICY_PATH", str(ROOT / "policy.yaml"))
         service = TableServiceClient.from_connection_string(azurite.table_connection_string)
         for table in service.list_tables():
             service.delete_table(table.name)
@@ -111,6 +103,28 @@ def _wait(host: DevHostThread, instance_id: str, done: Any, what: str) -> dict[s
     raise AssertionError(f"{what}: last status {state}")
 
 
+def _approve_every_pending_step(host: DevHostThread, instance_id: str, incident: str) -> list[str]:
+    """Wait until ``instance_id`` asks for approvals, then approve each step over the approvals API
+    as an on-call engineer; returns the step ids approved."""
+    state = _wait(
+        host, instance_id, lambda s: bool((s.get("customStatus") or {}).get("pending_approvals")), "approval requested"
+    )
+    steps = [p["step_id"] for p in state["customStatus"]["pending_approvals"]]
+    decision = {"decision": "approve", "justification": "confirmed by on-call"}
+    for step_id in steps:
+        url = f"{host.url}/api/approvals/{incident}/{step_id}/decision"
+        answer = 0
+        for _ in range(100):  # the gate records the approval just after the orchestration asks
+            answer = requests.post(
+                url, json=decision, headers=headers_for("oncall@contoso.com"), timeout=30
+            ).status_code
+            if answer < 300:
+                break
+            time.sleep(0.1)
+        assert answer < 300, (step_id, answer)
+    return steps
+
+
 def test_a_jailbreak_alert_switches_the_deployment_to_the_strict_rai_policy_and_restore_undoes_it(
     stack: tuple[DevHostThread, Emulator],
 ) -> None:
@@ -118,13 +132,14 @@ def test_a_jailbreak_alert_switches_the_deployment_to_the_strict_rai_policy_and_
     jailbreak = alert("e2e-containment-1", "dep-containment")
     assert deliver(host, [eventgrid_event(jailbreak)]).status_code == 202
     incident = incident_instance_id("defender:" + alert_id_for("e2e-containment-1").lower())
+    assert _approve_every_pending_step(host, incident, incident) == ["s1-switch-rai-policy"]
     state = _wait(host, incident, lambda s: (s.get("customStatus") or {}).get("stage") == "open", "incident responded")
     custom = state["customStatus"]
     assert custom["playbook"] == "contain-prompt-attack"
     steps = {s["step_id"]: s for s in custom["steps"]}
     assert steps["s1-switch-rai-policy"]["status"] == "succeeded"
     assert steps["s1-switch-rai-policy"]["verified"] is True
-    assert steps["s1-switch-rai-policy"]["decided_by"] == ["policy (approve)"]
+    assert steps["s1-switch-rai-policy"]["decided_by"] == ["Oncall"]
     assert _rai_policy(emulator) == "warden-strict"
     actions = [r.action for r in container().audit.records(incident_id=incident)]
     assert {"incident.triaged", "approval.granted", "step.succeeded", "incident.verified"} <= set(actions)
@@ -132,6 +147,8 @@ def test_a_jailbreak_alert_switches_the_deployment_to_the_strict_rai_policy_and_
     # The restore, as an on-call engineer starts it: warden incident restore ID --endpoint URL.
     argv = ["incident", "restore", incident, "--endpoint", host.url, f"--code={host.function_key}"]
     assert cli_main([*argv, "--reason", "false positive", "--requested-by", "oncall@contoso.com"]) == 0
+    approved = _approve_every_pending_step(host, f"{incident}:restore", incident)
+    assert approved == ["restore-s1-switch-rai-policy", "restore-s2-tag-resource"]
     restored = _wait(host, f"{incident}:restore", lambda s: s["runtimeStatus"] == "Completed", "restore finished")
     assert restored["output"]["status"] == "restored"
     assert _rai_policy(emulator) == "Microsoft.DefaultV2"
@@ -155,11 +172,8 @@ def test_warden_incident_restore_reports_an_unknown_incident(
     assert "HTTP 404" in capsys.readouterr().out
 
 
-def test_with_the_approval_gate_deployed_the_switch_waits_for_an_approver_then_runs(
-    stack: tuple[DevHostThread, Emulator], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_switch_waits_for_an_approver_then_runs(stack: tuple[DevHostThread, Emulator]) -> None:
     host, emulator = stack
-    monkeypatch.setattr(handlers.incidents, "APPROVAL_GATE_AVAILABLE", True)
     jailbreak = alert("e2e-containment-gated", "dep-gated")
     assert deliver(host, [eventgrid_event(jailbreak)]).status_code == 202
     incident = incident_instance_id("defender:" + alert_id_for("e2e-containment-gated").lower())
@@ -169,15 +183,7 @@ def test_with_the_approval_gate_deployed_the_switch_waits_for_an_approver_then_r
     pending = state["customStatus"]["pending_approvals"]
     assert [p["instance_id"] for p in pending] == [f"{incident}:approval:s1-switch-rai-policy"]
     assert _rai_policy(emulator, "dep-gated") == "Microsoft.DefaultV2"  # nothing before the decision
-    decision = {"decision": "approve", "justification": "confirmed jailbreak"}
-    url = f"{host.url}/api/approvals/{incident}/s1-switch-rai-policy/decision"
-    answer = 0
-    for _ in range(100):  # the gate records the approval just after the incident asks
-        answer = requests.post(url, json=decision, headers=headers_for("oncall@contoso.com"), timeout=30).status_code
-        if answer < 300:
-            break
-        time.sleep(0.1)
-    assert answer < 300
+    assert _approve_every_pending_step(host, incident, incident) == ["s1-switch-rai-policy"]
     state = _wait(host, incident, lambda s: (s.get("customStatus") or {}).get("stage") == "open", "incident responded")
     step = next(s for s in state["customStatus"]["steps"] if s["step_id"] == "s1-switch-rai-policy")
     assert step["status"] == "succeeded" and step["decided_by"]

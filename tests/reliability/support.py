@@ -33,7 +33,7 @@ from emulator import Emulator
 from emulator.datasets.events import resource_write_success
 from emulator.server import EmulatorServer
 from emulator.tenant import load_tenant
-from shared.models import incident_instance_id
+from shared.finding import incident_instance_id
 from shared.storage.tables import TableAuditStore
 from tests.alertgen import alert_id_for, make_alert
 from tests.approvals_support import headers_for

@@ -19,7 +19,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from shared.approvals.models import ApprovalRecord, ApprovalStatus
+from shared.approvals.records import ApprovalRecord, ApprovalStatus
 from shared.ports.stores import ConcurrentUpdateError, StorageError, select_approvals
 from shared.storage.tables.base import LazyTable, record_key
 

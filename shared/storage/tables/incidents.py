@@ -31,7 +31,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from shared.models import Finding
+from shared.finding import Finding
 from shared.ports.stores import StorageError
 from shared.storage.tables.base import LazyTable, record_key
 

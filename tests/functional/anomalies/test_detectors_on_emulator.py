@@ -8,13 +8,13 @@ import asyncio
 from emulator.datasets import label_matches
 from emulator.datasets.anomalies import WARDEN_PRINCIPAL_ID
 from shared.anomalies.detectors import DETECTORS
-from shared.anomalies.runner import DetectionReport, ingest_findings, run_detectors
 from shared.azure.logs import AzureLogs
-from shared.intake import IngestStatus, IntakeDeps
 from shared.policy import Policy
 from shared.storage.memory import MemoryIdempotencyStore, MemoryIncidentFindingsStore, MemoryOpenIncidentStore
+from shared.usecases.anomalies import DetectionReport, ingest_findings, run_detectors
+from shared.usecases.intake import IngestStatus, IntakeDeps
+from tests.fakes import FakeOrchestrations
 from tests.functional.anomalies.conftest import NOW, Estate
-from tests.unit.intake.test_ingest import FakeStarter
 
 
 def _run(estate: Estate, policy: Policy) -> DetectionReport:
@@ -64,7 +64,7 @@ def test_a_partial_result_is_reported_not_used(injected: Estate, policy: Policy)
 
 
 def test_a_second_run_ingests_nothing_new(injected: Estate, policy: Policy) -> None:
-    starter = FakeStarter()
+    starter = FakeOrchestrations()
     deps = IntakeDeps(MemoryIdempotencyStore(), MemoryOpenIncidentStore(), MemoryIncidentFindingsStore(), starter)
     first = asyncio.run(ingest_findings(_run(injected, policy).findings, deps, now=NOW))
     second = asyncio.run(ingest_findings(_run(injected, policy).findings, deps, now=NOW))

@@ -12,15 +12,15 @@ from emulator import Emulator
 from emulator.datasets import generate_anomaly_dataset
 from emulator.datasets.anomalies import SUBSCRIPTION_ID, WORKSPACE_ID
 from emulator.transport import EmulatorTransport
-from shared.anomalies.sweep import SweepReport, run_sweep, select_for_ingest
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.azure.cognitive import AzureCognitive
 from shared.azure.inventory import AzureInventory
 from shared.azure.logs import AzureLogs
 from shared.azure.posture import AzurePosture
-from shared.models import FindingSource
+from shared.finding import FindingSource
 from shared.policy import Policy
 from shared.settings import load_settings
+from shared.usecases.estate_sweep import SweepReport, run_sweep, select_for_ingest
 from tests.functional.anomalies.conftest import NOW
 
 WORKSPACE_ARM = (

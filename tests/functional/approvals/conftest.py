@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from devhost.server import DevHostThread
-from shared.approvals.models import ApprovalRecord, GateRequest, gate_instance_id
-from shared.approvals.ports import ApprovalsDeps
+from shared.approvals.records import ApprovalRecord
 from shared.bootstrap import container, reset_container
+from shared.contracts.approval import ApprovalRequest, approval_instance_id
+from shared.usecases.approvals import ApprovalsDeps
 from tests.approvals_support import SUB, gate_request, memory_deps
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,9 +39,9 @@ def deps() -> Iterator[ApprovalsDeps]:
 
 def seed(deps: ApprovalsDeps, incident_id: str = "inc-1", **kwargs: Any) -> ApprovalRecord:
     """A pending approval as the gate records it (no orchestration behind it)."""
-    request = GateRequest.model_validate(gate_request(incident_id, **kwargs))
+    request = ApprovalRequest.model_validate(gate_request(incident_id, **kwargs))
     return deps.service.open(
         request,
-        instance_id=gate_instance_id(incident_id, request.step.id),
+        instance_id=approval_instance_id(incident_id, request.step.id),
         requested_at=datetime.now(UTC),
     )

@@ -12,13 +12,14 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.approvals.models import ApprovalRecord, ApprovalStatus, GateRequest, gate_instance_id
 from shared.approvals.principal import parse_principal
+from shared.approvals.records import ApprovalRecord, ApprovalStatus
 from shared.approvals.rules import DecisionRefusedError
-from shared.approvals.service import ApprovalService
+from shared.contracts.approval import ApprovalRequest, approval_instance_id
 from shared.ports.stores import ConcurrentUpdateError
 from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore
 from shared.storage.tables import TableApprovalStore
+from shared.usecases.approvals import ApprovalService
 from tests.approvals_support import gate_request, headers_for, step
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -34,7 +35,7 @@ def store(request: pytest.FixtureRequest) -> Any:
 
 def record(incident: str) -> ApprovalRecord:
     return ApprovalRecord(
-        instance_id=gate_instance_id(incident, "s1-switch-rai-policy"),
+        instance_id=approval_instance_id(incident, "s1-switch-rai-policy"),
         incident_id=incident,
         step=step(),
         requirement="one_approver",
@@ -76,8 +77,8 @@ def test_lists_filter_by_status_and_incident(store: Any) -> None:
 def test_two_approvers_racing_for_the_last_slot_cannot_both_win(store: Any) -> None:
     service = ApprovalService(store=store, audit=MemoryAuditStore())
     incident = f"inc-{uuid.uuid4().hex[:8]}"
-    request = GateRequest.model_validate(gate_request(incident))
-    service.open(request, instance_id=gate_instance_id(incident, request.step.id), requested_at=datetime.now(UTC))
+    request = ApprovalRequest.model_validate(gate_request(incident))
+    service.open(request, instance_id=approval_instance_id(incident, request.step.id), requested_at=datetime.now(UTC))
     outcomes: list[str] = []
     barrier = threading.Barrier(4)
 
@@ -102,5 +103,5 @@ def test_two_approvers_racing_for_the_last_slot_cannot_both_win(store: Any) -> N
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["409", "409", "409", "ok"]
-    final = store.get(gate_instance_id(incident, request.step.id))
+    final = store.get(approval_instance_id(incident, request.step.id))
     assert final.status is ApprovalStatus.APPROVED and len(final.decisions) == 1

@@ -6,7 +6,7 @@ import pytest
 
 from cli.main import main
 from devhost.server import DevHostThread
-from shared.approvals.ports import ApprovalsDeps
+from shared.usecases.approvals import ApprovalsDeps
 from tests.approvals_support import principal_header
 from tests.functional.approvals.conftest import seed
 

@@ -1,9 +1,8 @@
-"""The emergency key rotation asks through the approval gate (WARDEN_EMERGENCY_APPROVAL=gate):
-nothing is regenerated before an approver decides through the approvals API."""
+"""The emergency key rotation asks through the approval gate, like every gated step: nothing is
+regenerated before an approver decides through the approvals API."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,13 @@ from typing import Any
 import pytest
 
 from devhost.loader import load_app
-from shared.approvals.api import ApiRequest, dispatch
-from shared.approvals.ports import ApprovalsDeps
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.orchestration import ORCHESTRATOR_EMERGENCY
+from shared.contracts.rotation import EMERGENCY_ORCHESTRATOR
 from shared.keys.slots import KeySlot
 from shared.settings import load_settings
-from tests.approvals_support import headers_for, memory_deps
+from shared.usecases.approvals import ApprovalsDeps
+from tests.approvals_support import decide_via_api, memory_deps
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.unit.keys.conftest import ACCOUNT, SUB, VAULT, WARDEN, World, make_world
 
@@ -30,7 +28,7 @@ GATE = "inc-k:approval:rotate-key-emergency"
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, ApprovalsDeps]]:
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
-    settings = load_settings(subscription_ids=[SUB], identity_principal_id=WARDEN, emergency_approval="gate")
+    settings = load_settings(subscription_ids=[SUB], identity_principal_id=WARDEN)
     container = Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential()))
     w = make_world()
     container.keys_ports = w.ports
@@ -54,23 +52,20 @@ def _rotate(world: tuple[World, ApprovalsDeps], tmp_path: Path, decision: str) -
                 "incident_id": "inc-k",
                 "requires_approval": True,
             }
-            await host.client.start_new(ORCHESTRATOR_EMERGENCY, "rot-1", payload)
+            await host.client.start_new(EMERGENCY_ORCHESTRATOR, "rot-1", payload)
             await host.engine.wait_for_idle()
             before = w.cognitive.calls["regenerate_key"]
             gate = await host.engine.get_status(GATE)
             assert gate is not None and gate.runtime_status == "Running"
 
-            async def signal(instance_id: str, name: str, data: dict[str, Any]) -> None:
-                await host.client.raise_event(instance_id, name, data)
-
-            request = ApiRequest(
-                "POST",
-                "http://127.0.0.1/api/approvals/inc-k/rotate-key-emergency/decision",
-                {**headers_for("alice@contoso.com"), "Content-Type": "application/json"},
-                json.dumps({"decision": decision, "justification": "leaked in a public repo"}).encode(),
+            answer = await decide_via_api(
+                deps,
+                host.client,
+                "inc-k",
+                "rotate-key-emergency",
+                decision=decision,
+                justification="leaked in a public repo",
             )
-            params = {"incident_id": "inc-k", "step_id": "rotate-key-emergency"}
-            answer = await dispatch(deps, "decide", request, params=params, signal=signal)
             assert answer.status == 200, answer.body
             done = await host.engine.wait_for_completion("rot-1")
             return done.output, before

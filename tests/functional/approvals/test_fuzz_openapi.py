@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from devhost.server import DevHostThread
-from shared.approvals.ports import ApprovalsDeps
+from shared.usecases.approvals import ApprovalsDeps
 from tests.approvals_support import principal_header
 from tests.functional.approvals.conftest import ROOT, seed
 

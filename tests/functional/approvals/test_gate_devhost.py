@@ -15,11 +15,10 @@ import pytest
 
 from devhost.durable import ManualClock
 from devhost.loader import load_app
-from shared.approvals.api import ApiRequest, dispatch
-from shared.approvals.models import gate_instance_id
-from shared.approvals.ports import ApprovalsDeps
 from shared.bootstrap import container, reset_container
-from tests.approvals_support import gate_request, headers_for, memory_deps
+from shared.contracts.approval import approval_instance_id
+from shared.usecases.approvals import ApprovalsDeps
+from tests.approvals_support import decide_via_api, gate_request, memory_deps
 from tests.fakes import FakeChannel
 from tests.functional.devhost_durable.support import durable_host, run
 
@@ -36,18 +35,7 @@ def deps() -> Iterator[ApprovalsDeps]:
 
 
 async def _decide(deps: ApprovalsDeps, host: Any, user: str, decision: str, incident: str = "inc-1") -> Any:
-    async def signal(instance_id: str, name: str, payload: dict[str, Any]) -> None:
-        await host.client.raise_event(instance_id, name, payload)
-
-    body = json.dumps({"decision": decision, "justification": f"{user} checked the evidence"}).encode()
-    request = ApiRequest(
-        "POST",
-        f"http://127.0.0.1/api/approvals/{incident}/s1-switch-rai-policy/decision",
-        {**headers_for(user), "Content-Type": "application/json"},
-        body,
-    )
-    params = {"incident_id": incident, "step_id": "s1-switch-rai-policy"}
-    return await dispatch(deps, "decide", request, params=params, signal=signal)
+    return await decide_via_api(deps, host.client, incident, "s1-switch-rai-policy", user=user, decision=decision)
 
 
 def _types(channel: FakeChannel) -> list[str]:
@@ -61,12 +49,12 @@ def test_one_approval_lets_the_incident_continue_with_who_decided(deps: Approval
         async with durable_host(app, tmp_path / "store.db") as host:
             await host.client.start_new(PARENT, "inc-1", gate_request())
             await host.engine.wait_for_idle()
-            waiting = await host.engine.get_status(gate_instance_id("inc-1", "s1-switch-rai-policy"))
+            waiting = await host.engine.get_status(approval_instance_id("inc-1", "s1-switch-rai-policy"))
             assert waiting is not None and waiting.runtime_status == "Running"
             response = await _decide(deps, host, "alice@contoso.com", "approve")
             assert response.status == 200, response.body
             done = await host.engine.wait_for_completion("inc-1")
-            history = host.engine.get_history(gate_instance_id("inc-1", "s1-switch-rai-policy"))
+            history = host.engine.get_history(approval_instance_id("inc-1", "s1-switch-rai-policy"))
             return done, response, history
 
     done, _response, history = run(scenario())
@@ -132,7 +120,7 @@ def test_a_rejection_stops_the_step(deps: ApprovalsDeps, tmp_path: Path) -> None
 
 def test_a_forged_early_event_neither_approves_nor_spins_the_gate(deps: ApprovalsDeps, tmp_path: Path) -> None:
     app = load_app(APP)
-    gate = gate_instance_id("inc-1", "s1-switch-rai-policy")
+    gate = approval_instance_id("inc-1", "s1-switch-rai-policy")
     clock = ManualClock()
 
     async def scenario() -> tuple[Any, Any, Any]:
@@ -186,6 +174,6 @@ def test_nobody_answering_reminds_escalates_and_denies_at_the_deadline(deps: App
     assert kinds.count("Warden.Approval.Reminder") >= 5
     escalated = next(m for m in grid.sent if m.type == "Warden.Approval.Escalated")
     assert "secops-leads@contoso.com" in escalated.data["approvers"]
-    record = deps.service.get_record(gate_instance_id("inc-1", "s1-switch-rai-policy"))
+    record = deps.service.get_record(approval_instance_id("inc-1", "s1-switch-rai-policy"))
     assert record.status.value == "expired" and record.escalation_level == 1
     assert "approval.expired" in [r.action for r in deps.service.audit.records(incident_id="inc-1")]

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devhost.server import DevHostThread
-from shared.approvals.ports import ApprovalsDeps
+from shared.usecases.approvals import ApprovalsDeps
 from tests.approvals_support import XSS, headers_for
 from tests.functional.approvals.conftest import seed
 

@@ -15,8 +15,8 @@ import pytest
 
 from emulator import DEMO_TENANT, Emulator, load_tenant
 from emulator.server import EmulatorServer
-from shared.approvals.models import ApprovalRecord
 from shared.approvals.notices import approval_notice
+from shared.approvals.records import ApprovalRecord
 from shared.azure.channels import EventGridChannel, TeamsChannel
 from shared.azure.clients import AzureClients
 from shared.settings import load_settings

@@ -19,8 +19,8 @@ from devhost.azurite import Azurite
 from devhost.server import DevHostThread
 from emulator import DEMO_TENANT, Emulator, load_tenant
 from emulator.server import EmulatorServer
-from shared.approvals.models import gate_instance_id
 from shared.bootstrap import reset_container
+from shared.contracts.approval import approval_instance_id
 from tests.approvals_support import SUB, gate_request, headers_for
 from tests.functional.approvals.conftest import ROOT
 from tests.functional.approvals.test_notify_channels import TOPIC_HOST, Receiver
@@ -77,7 +77,7 @@ def _wait(host: DevHostThread, instance: str, wanted: str) -> dict[str, Any]:
 
 def test_a_teams_link_approves_a_step_and_the_gate_completes(stack: dict[str, Any]) -> None:
     host: DevHostThread = stack["host"]
-    instance = gate_instance_id("inc-wired", "s1-switch-rai-policy")
+    instance = approval_instance_id("inc-wired", "s1-switch-rai-policy")
     assert _durable(host, f"orchestrators/approval_gate/{instance}", json=gate_request("inc-wired")).status_code == 202
     assert _wait(host, instance, "Running")["runtimeStatus"] == "Running"
     deadline = time.monotonic() + 10

@@ -17,15 +17,12 @@ import pytest
 from emulator import Emulator
 from emulator.transport import EmulatorTransport
 from shared.azure.clients import AzureClients, StaticTokenCredential
-from shared.azure.cognitive import AzureCognitive
-from shared.azure.inventory import AzureInventory
-from shared.azure.logs import AzureLogs
-from shared.azure.vault import AzureSecrets
-from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.service import KeysPorts
+from shared.bootstrap import Container, keys_ports_for, reset_container, set_container
 from shared.resource_ids import AccountId
 from shared.settings import WardenSettings, load_settings
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.storage.memory import MemoryAuditStore, MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.usecases.key_rotation import KeysPorts
+from tests.approvals_support import memory_deps
 
 SUB = "00000000-0000-0000-0000-0000000000a1"
 RG = "rg-ai"
@@ -93,16 +90,16 @@ def build_clients(emulator: Emulator) -> AzureClients:
 
 
 def build_ports(clients: AzureClients) -> KeysPorts:
-    return KeysPorts(
-        cognitive=AzureCognitive(clients, polling_interval=0),
-        secrets=AzureSecrets(clients),
-        inventory=AzureInventory(clients),
-        logs=AzureLogs(clients),
-        probe=clients.data_plane(),
+    """The key ports as the app builds them (``shared.bootstrap``), over in-memory stores."""
+    ports = keys_ports_for(
+        clients,
         idempotency=MemoryIdempotencyStore(),
         quarantine=MemoryQuarantineStore(),
-        sleep=lambda _s: None,
+        audit=MemoryAuditStore(),
+        polling_interval=0,
     )
+    ports.sleep = lambda _s: None
+    return ports
 
 
 @dataclass
@@ -123,6 +120,7 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Estate]:
     ports = build_ports(clients)
     container = Container(settings=clients.settings, clients=clients)
     container.keys_ports = ports
+    container.approvals_deps = memory_deps()
     set_container(container)
     yield Estate(emulator, clients, ports)
     reset_container()

@@ -16,7 +16,7 @@ from azure.durable_functions.models.utils import http_utils
 
 from devhost.keys import DURABLE_SYSTEM_KEY, EVENTGRID_SYSTEM_KEY
 from devhost.server import DevHostThread
-from shared.keys.rotation import rotation_instance_id
+from shared.contracts.rotation import rotation_instance_id
 from tests.functional.keys.conftest import ACCOUNT, SECRET, VAULT, VAULT_NAME, Estate
 from tests.unit.keys.samples import near_expiry
 

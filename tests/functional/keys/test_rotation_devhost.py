@@ -4,18 +4,20 @@ real activities -> real SDK clients -> the emulator, with an application using t
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from devhost.durable import ManualClock
 from devhost.eventgrid import decode_event
 from devhost.loader import load_app
-from handlers.keys import event_to_dict, process_key_vault_event
-from shared.keys.orchestration import APPROVAL_EVENT, ORCHESTRATOR_EMERGENCY
-from shared.keys.rotation import emergency_instance_id, rotation_instance_id
+from handlers.bindings import event_to_dict
+from shared.bootstrap import container
+from shared.contracts.rotation import EMERGENCY_ORCHESTRATOR, GATE_STEP_ID, emergency_instance_id, rotation_instance_id
 from shared.keys.slots import KeySlot
 from shared.ports.probe import KeyRejectedError
+from shared.usecases.key_hygiene import take_key_vault_event
+from tests.approvals_support import decide_via_api
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.functional.keys.conftest import ACCOUNT, SECRET, VAULT, VAULT_NAME, Estate
 from tests.functional.keys.consumer import Consumer
@@ -23,6 +25,11 @@ from tests.unit.keys.samples import near_expiry
 
 APP = Path(__file__).with_name("keys_app.py")
 pytest_plugins: list[str] = []
+
+
+async def process_key_vault_event(event: dict[str, Any], client: Any) -> str:
+    """What ``handlers.keys.on_key_vault_event`` runs for ``event``."""
+    return await take_key_vault_event(event, container().key_hygiene_deps(client), now=datetime.now(UTC))
 
 
 def _endpoint(estate: Estate) -> str:
@@ -108,13 +115,14 @@ def test_emergency_rotation_after_approval_refuses_the_leaked_key_at_once(estate
                 "incident_id": "inc-1",
                 "requires_approval": True,
             }
-            await host.client.start_new(ORCHESTRATOR_EMERGENCY, iid, payload)
+            await host.client.start_new(EMERGENCY_ORCHESTRATOR, iid, payload)
             await host.engine.wait_for_idle()
             waiting = await host.engine.get_status(iid)
             assert waiting is not None and waiting.runtime_status == "Running"
             assert estate.emulator.calls("arm.accounts.regenerateKey") == 0  # nothing before approval
-            # Through the real Python client: the event data arrives as JSON text (SDK issue #295).
-            await host.client.raise_event(iid, APPROVAL_EVENT, {"approved": True, "approver_id": "oncall-1"})
+            # An on-call engineer approves through the approvals API (the gate every step asks).
+            answer = await decide_via_api(container().approvals_deps, host.client, "inc-1", GATE_STEP_ID)
+            assert answer.status == 200, answer.body
             done = await host.engine.wait_for_completion(iid)
             assert done.runtime_status == "Completed", done.output
             return {"output": done.output, "history": json.dumps(host.engine.get_history(iid))}
@@ -145,7 +153,7 @@ def test_emergency_rotation_without_approval_changes_nothing(estate: Estate, tmp
     async def scenario() -> Any:
         async with durable_host(app, tmp_path / "store.db", clock=clock) as host:
             payload = {"account_id": str(ACCOUNT), "requires_approval": True, "approval_timeout_seconds": 3600}
-            await host.client.start_new(ORCHESTRATOR_EMERGENCY, iid, payload)
+            await host.client.start_new(EMERGENCY_ORCHESTRATOR, iid, payload)
             await host.engine.wait_for_idle()
             clock.advance(timedelta(hours=2))
             return (await host.engine.wait_for_completion(iid)).output

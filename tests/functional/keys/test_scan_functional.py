@@ -6,11 +6,11 @@ import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 
-from handlers.keys import run_scan_and_rotate
+from shared.bootstrap import container
+from shared.contracts.rotation import rotation_instance_id
 from shared.keys.policy import KeyPolicy
-from shared.keys.rotation import rotation_instance_id
-from shared.keys.service import run_key_scan
 from shared.keys.slots import KeySlot
+from shared.usecases.key_hygiene import run_key_scan, scan_keys_and_rotate
 from tests.functional.keys.conftest import ACCOUNT, SECRET, SUB, VAULT, WARDEN, WORKSPACE, Estate
 from tests.unit.keys.test_handlers import FakeDurableClient
 
@@ -66,7 +66,7 @@ def test_the_timer_starts_a_rotation_for_an_old_key(estate: Estate) -> None:
     _old_regeneration(estate, 200, "Key1")
     _old_regeneration(estate, 150, "Key2")
     client = FakeDurableClient()
-    summary = asyncio.run(run_scan_and_rotate(client))
+    summary = asyncio.run(scan_keys_and_rotate(container().key_hygiene_deps(client)))
     version = estate.ports.secrets.get_secret(VAULT, SECRET).meta.version
     assert version
     assert summary["rotations_started"] == 1

@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 
-import handlers.incidents
 from emulator import Emulator
 from shared.azure.cognitive import AzureCognitive
 from shared.bootstrap import Container, reset_container, set_container
-from shared.models import Finding, FindingSource, Severity
-from shared.policy import Policy, load_policy
+from shared.finding import Finding, FindingSource, Severity
+from shared.policy import load_policy
 from shared.resource_ids import AccountId, DeploymentId
-from shared.response.ports import ResponsePorts
 from shared.storage.memory import (
     MemoryAuditStore,
     MemoryDisruptiveActionLog,
@@ -28,6 +26,9 @@ from shared.storage.memory import (
     MemoryOpenIncidentStore,
     MemorySnapshotStore,
 )
+from shared.usecases.incidents import IncidentDeps
+from shared.usecases.response_ports import ResponsePorts
+from tests.approvals_support import memory_deps
 from tests.functional.keys.conftest import ACCOUNT, RG, SUB, TOKEN, VAULT, WARDEN, build_clients, build_ports, tenant
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -129,10 +130,10 @@ class Estate:
     policy_path: Path
 
     def set_policy(self, path: Path) -> None:
+        """Use the policy file at ``path`` from now on (as a redeploy with a new policy would)."""
         self.policy_path = path
-
-    def policy(self) -> Policy:
-        return load_policy(self.policy_path)
+        self.ports.policy = load_policy(path)
+        self.container.policy = self.ports.policy
 
     def actions(self, incident_id: str) -> list[str]:
         return [r.action for r in self.audit.records(incident_id=incident_id)]
@@ -153,17 +154,21 @@ def make_estate(policy_path: Path) -> Estate:
     container.incident_findings = MemoryIncidentFindingsStore()
     container.idempotency = MemoryIdempotencyStore()
     container.keys_ports = keys
-    holder = Estate(emulator, None, audit, container, policy_path)  # type: ignore[arg-type]
-    holder.ports = ResponsePorts(
+    container.policy = load_policy(policy_path)
+    ports = ResponsePorts(
         cognitive=AzureCognitive(clients, polling_interval=0),
         snapshots=MemorySnapshotStore(),
         breaker=MemoryDisruptiveActionLog(),
         idempotency=MemoryIdempotencyStore(),
         audit=audit,
-        policy=holder.policy,
+        policy=container.policy,
     )
-    container.response_ports = holder.ports
-    return holder
+    container.response_ports = ports
+    container.incident_deps = IncidentDeps(
+        audit=audit, open_incidents=container.open_incidents, findings=container.incident_findings
+    )
+    container.approvals_deps = memory_deps(audit=audit, policy=container.policy.approvals)
+    return Estate(emulator, ports, audit, container, policy_path)
 
 
 @pytest.fixture
@@ -171,7 +176,6 @@ def estate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Estate]:
     """The emulator with ``response_tenant()``; response, keys and container wired to it."""
     monkeypatch.setenv("WARDEN_KEY_VAULTS", VAULT)
     monkeypatch.setenv("WARDEN_KEY_PROBE_DELAY_SECONDS", "0")
-    monkeypatch.setattr(handlers.incidents, "APPROVAL_GATE_AVAILABLE", False)
     holder = make_estate(policy_copy(tmp_path))
     set_container(holder.container)
     yield holder

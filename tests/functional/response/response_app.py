@@ -1,11 +1,13 @@
-"""A Function app with the incidents and keys blueprints, for devhost's Durable engine."""
+"""A Function app with the incidents, keys and approvals blueprints, for devhost's Durable engine."""
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from handlers.approvals import bp as approvals_bp
 from handlers.incidents import bp as incidents_bp
 from handlers.keys import bp as keys_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(incidents_bp)
 app.register_functions(keys_bp)
+app.register_functions(approvals_bp)

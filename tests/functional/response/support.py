@@ -11,8 +11,9 @@ from typing import Any
 from devhost.durable import ManualClock
 from devhost.durable.history import EventType
 from devhost.loader import load_app
-from shared.models import Finding
-from shared.response.orchestration import ORCHESTRATOR, RESTORE_ORCHESTRATOR, restore_instance_id
+from shared.bootstrap import container
+from shared.contracts.incident import INCIDENT_ORCHESTRATOR, RESTORE_ORCHESTRATOR, restore_instance_id
+from shared.finding import Finding
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.functional.response.conftest import APP
 
@@ -35,9 +36,19 @@ class Run:
         return next(s for s in self.open_status["steps"] if s["step_id"] == step_id)
 
 
+async def _let_approvals_time_out(host: Any, clock: ManualClock, instance_id: str) -> None:
+    """Nobody answers the incident's approval gates: past the policy's approval timeout, its
+    ``final_decision`` applies (``approve`` -> the step runs, ``deny`` -> it is expired)."""
+    status = await host.engine.get_status(instance_id)
+    if status is not None and (status.custom_status or {}).get("stage") == "awaiting_approval":
+        clock.advance(container().policy.approvals.timeout + timedelta(minutes=1))
+        await host.engine.wait_for_idle()
+
+
 def run_incident(finding: Finding, store: Path, *, restore: bool = False) -> Run:
-    """Start the incident for ``finding``, let it respond, read its custom status while it is
-    open, then let the quiet period and the close pass (manual clock); optionally restore."""
+    """Start the incident for ``finding``, let it respond (its approval gates time out, so the
+    policy's final decision applies), read its custom status while it is open, then let the quiet
+    period and the close pass (manual clock); optionally restore (its gates time out too)."""
     app = load_app(APP)
     clock = ManualClock()
     iid = finding.instance_id
@@ -45,8 +56,9 @@ def run_incident(finding: Finding, store: Path, *, restore: bool = False) -> Run
     async def scenario() -> Run:
         async with durable_host(app, store, clock=clock) as host:
             payload = {"finding": finding.model_dump(mode="json"), "quiet_minutes": 5}
-            await host.client.start_new(ORCHESTRATOR, iid, payload)
+            await host.client.start_new(INCIDENT_ORCHESTRATOR, iid, payload)
             await host.engine.wait_for_idle()
+            await _let_approvals_time_out(host, clock, iid)
             status = await host.engine.get_status(iid)
             assert status is not None and status.runtime_status == "Running", status
             open_status = status.custom_status
@@ -67,6 +79,8 @@ def run_incident(finding: Finding, store: Path, *, restore: bool = False) -> Run
             if restore:
                 rid = restore_instance_id(iid)
                 await host.client.start_new(RESTORE_ORCHESTRATOR, rid, {"incident_id": iid, "requested_by": "tester"})
+                await host.engine.wait_for_idle()
+                await _let_approvals_time_out(host, clock, rid)
                 finished = await host.engine.wait_for_completion(rid)
                 assert finished.runtime_status == "Completed", finished.output
                 result.restore = finished.output

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devhost.loader import load_app
-from shared.response.actions import execute_step
-from shared.response.models import ExecuteRequest
-from shared.response.orchestration import RESTORE_ORCHESTRATOR, restore_instance_id
-from shared.steps import ResponseStep
+from shared.bootstrap import container
+from shared.contracts.incident import RESTORE_ORCHESTRATOR, ExecuteRequest, restore_instance_id
+from shared.response.steps import ResponseStep
+from shared.usecases.containment import execute_step
+from tests.approvals_support import decide_via_api
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.functional.keys.conftest import ACCOUNT
 from tests.functional.response.conftest import (
@@ -60,8 +61,8 @@ def test_the_circuit_breaker_sends_every_change_to_approval_beyond_the_hourly_ca
     assert "circuit breaker open" in result.open_status["explanation"]
     # The tag step, automatic in the playbook, now needs an approver too; nobody approved.
     assert result.step("s2-tag-resource")["approval"] == "one_approver"
-    assert result.step("s2-tag-resource")["status"] == "rejected"
-    assert result.step("s1-switch-rai-policy")["status"] == "rejected"
+    assert result.step("s2-tag-resource")["status"] == "expired"
+    assert result.step("s1-switch-rai-policy")["status"] == "expired"
     assert _writes(estate) == 0
     assert estate.actions(result.instance_id).count("approval.denied") == 2
 
@@ -159,6 +160,12 @@ def test_restore_is_refused_when_the_approval_is_denied(estate: Estate, tmp_path
         async with durable_host(load_app(APP), tmp_path / "r.db") as host:
             rid = restore_instance_id(result.instance_id)
             await host.client.start_new(RESTORE_ORCHESTRATOR, rid, {"incident_id": result.instance_id})
+            await host.engine.wait_for_idle()
+            for step_id in ("restore-s1-switch-rai-policy", "restore-s2-tag-resource"):
+                answer = await decide_via_api(
+                    container().approvals_deps, host.client, result.instance_id, step_id, decision="reject"
+                )
+                assert answer.status == 200, answer.body
             done = await host.engine.wait_for_completion(rid)
             return dict(done.output)
 

@@ -18,11 +18,12 @@ import pytest
 
 from devhost.durable import ManualClock
 from devhost.loader import load_app
+from shared.bootstrap import container
+from shared.contracts.incident import INCIDENT_ORCHESTRATOR, ExecuteRequest
 from shared.ports.cognitive import AccountPatch, CognitiveError, CognitiveTransientError
-from shared.response.actions import execute_step
-from shared.response.models import ExecuteRequest
-from shared.response.orchestration import ORCHESTRATOR
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepStatus
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep, StepStatus
+from shared.usecases.containment import execute_step
+from tests.approvals_support import decide_via_api
 from tests.functional.devhost_durable.support import durable_host, run
 from tests.functional.keys.conftest import ACCOUNT
 from tests.functional.response.conftest import APP, GPT, JAILBREAK, Estate, finding
@@ -100,7 +101,12 @@ def test_an_incident_whose_writes_end_failed_once_ends_as_it_would_have_without_
     async def scenario() -> dict[str, Any]:
         async with durable_host(load_app(APP), tmp_path / "s.db", clock=clock) as host:
             payload = {"finding": incident.model_dump(mode="json"), "quiet_minutes": 5}
-            await host.client.start_new(ORCHESTRATOR, incident.instance_id, payload)
+            await host.client.start_new(INCIDENT_ORCHESTRATOR, incident.instance_id, payload)
+            await host.engine.wait_for_idle()
+            approved = await decide_via_api(
+                container().approvals_deps, host.client, incident.instance_id, "s1-switch-rai-policy"
+            )
+            assert approved.status == 200, approved.body
             await host.engine.wait_for_idle()
             for _ in range(3):  # each failed write waits for the retry policy's 5 s timer
                 clock.advance(timedelta(seconds=6))

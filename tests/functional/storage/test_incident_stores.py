@@ -11,7 +11,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.storage.memory import MemoryIncidentFindingsStore, MemoryOpenIncidentStore
 from shared.storage.tables import TableIncidentFindingsStore, TableOpenIncidentStore
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from shared.alert_intake import take_alerts
-from shared.alert_poller import WATERMARK_NAME, poll_security_alerts
-from shared.intake import IngestStatus, IntakeDeps
+from shared.ports.logs import LogsPort
 from shared.storage.memory import (
     MemoryIdempotencyStore,
     MemoryIncidentFindingsStore,
@@ -18,9 +17,18 @@ from shared.storage.memory import (
     MemoryQuarantineStore,
     MemoryWatermarkStore,
 )
+from shared.usecases.alerts import (
+    WATERMARK_NAME,
+    AlertDeps,
+    UndecodableEvent,
+    poll_security_alerts,
+    take_alert_batch,
+    take_alert_event,
+    take_alerts,
+)
+from shared.usecases.intake import IngestStatus, IntakeDeps
 from tests.alertgen import alert_id_for, deployment_resource_id, make_alert, to_bytes
-from tests.fakes import FakeLogs
-from tests.unit.intake.test_ingest import FakeStarter
+from tests.fakes import FakeLogs, FakeOrchestrations
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 JAILBREAK = "AI.Azure_Jailbreak.ContentFiltering.BlockedAttempt"
@@ -28,18 +36,8 @@ MAX = 1_048_576
 
 
 @pytest.fixture
-def starter() -> FakeStarter:
-    return FakeStarter()
-
-
-@pytest.fixture
-def deps(starter: FakeStarter) -> IntakeDeps:
-    return IntakeDeps(
-        seen=MemoryIdempotencyStore(),
-        open_incidents=MemoryOpenIncidentStore(),
-        findings=MemoryIncidentFindingsStore(),
-        starter=starter,
-    )
+def starter() -> FakeOrchestrations:
+    return FakeOrchestrations()
 
 
 @pytest.fixture
@@ -47,12 +45,29 @@ def quarantine() -> MemoryQuarantineStore:
     return MemoryQuarantineStore()
 
 
-def take(payload: Any, deps: IntakeDeps, quarantine: MemoryQuarantineStore, source: str = "eventgrid") -> Any:
-    return asyncio.run(take_alerts(payload, source=source, deps=deps, quarantine=quarantine, max_bytes=MAX, now=NOW))
+@pytest.fixture
+def deps(starter: FakeOrchestrations, quarantine: MemoryQuarantineStore) -> AlertDeps:
+    intake = IntakeDeps(
+        seen=MemoryIdempotencyStore(),
+        open_incidents=MemoryOpenIncidentStore(),
+        findings=MemoryIncidentFindingsStore(),
+        orchestrations=starter,
+    )
+    return AlertDeps(intake=intake, quarantine=quarantine, watermarks=MemoryWatermarkStore(), logs=None, max_bytes=MAX)
+
+
+def polling(deps: AlertDeps, logs: LogsPort, marks: MemoryWatermarkStore) -> AlertDeps:
+    """``deps`` with a Log Analytics workspace (``logs``) and the watermark store ``marks``."""
+    return replace(deps, logs=logs, watermarks=marks)
+
+
+def take(payload: Any, deps: AlertDeps, quarantine: MemoryQuarantineStore, source: str = "eventgrid") -> Any:
+    assert deps.quarantine is quarantine
+    return asyncio.run(take_alerts(payload, source=source, deps=deps, now=NOW))
 
 
 def test_one_alert_by_three_paths_is_one_incident(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore, starter: FakeStarter
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
 ) -> None:
     sid = alert_id_for("three-paths")
     resource = deployment_resource_id()
@@ -67,11 +82,11 @@ def test_one_alert_by_three_paths_is_one_incident(
     report = take(row, deps, quarantine, "poller")
     assert len(starter.started) == 1
     assert report.incidents[0].status is IngestStatus.DUPLICATE
-    assert deps.findings.count(starter.started[0]) == 1
+    assert deps.intake.findings.count(starter.started[0]) == 1
 
 
 def test_array_payload_with_one_bad_element_quarantines_only_that_element(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore, starter: FakeStarter
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
 ) -> None:
     good = make_alert(
         JAILBREAK, "rest_resource", system_alert_id=alert_id_for("g1"), resource_id=deployment_resource_id()
@@ -87,7 +102,7 @@ def test_array_payload_with_one_bad_element_quarantines_only_that_element(
 
 
 def test_unparseable_payload_is_quarantined_with_its_raw_bytes(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore
+    deps: AlertDeps, quarantine: MemoryQuarantineStore
 ) -> None:
     raw = b'{"properties": {"alertType": "AI.Azure_Jailbreak' + b"\xff"
     report = take(raw, deps, quarantine)
@@ -97,7 +112,7 @@ def test_unparseable_payload_is_quarantined_with_its_raw_bytes(
     assert report.quarantined == [record.id]
 
 
-def test_oversized_payload_is_quarantined_unread(deps: IntakeDeps, quarantine: MemoryQuarantineStore) -> None:
+def test_oversized_payload_is_quarantined_unread(deps: AlertDeps, quarantine: MemoryQuarantineStore) -> None:
     raw = b"[" + b" " * (MAX + 10) + b"]"
     take(raw, deps, quarantine)
     (record,) = quarantine.list()
@@ -105,14 +120,14 @@ def test_oversized_payload_is_quarantined_unread(deps: IntakeDeps, quarantine: M
     assert record.size == len(raw)
 
 
-def test_non_ai_alert_is_counted_as_skipped(deps: IntakeDeps, quarantine: MemoryQuarantineStore) -> None:
+def test_non_ai_alert_is_counted_as_skipped(deps: AlertDeps, quarantine: MemoryQuarantineStore) -> None:
     report = take(make_alert("VM_EICAR", "rest_resource"), deps, quarantine)
     assert report.outcomes == {"skipped:not_ai_alert": 1}
     assert quarantine.list() == []
 
 
 def test_operational_failure_raises_after_handling_the_rest(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore, starter: FakeStarter
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
 ) -> None:
     starter.fail_next_start = True
     a = make_alert(JAILBREAK, "rest_resource", system_alert_id=alert_id_for("a"), resource_id=None)
@@ -136,15 +151,13 @@ def _row(seed: str, generated: datetime) -> dict[str, Any]:
 
 
 def test_poller_takes_new_rows_and_advances_the_watermark(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore, starter: FakeStarter
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
 ) -> None:
     rows = [_row("r1", NOW - timedelta(minutes=20)), _row("r2", NOW - timedelta(minutes=10))]
     logs = FakeLogs({"security_alerts": lambda since, until: [r for r in rows if since <= r["TimeGenerated"] < until]})
     marks = MemoryWatermarkStore()
-    report = asyncio.run(
-        poll_security_alerts(logs=logs, watermarks=marks, deps=deps, quarantine=quarantine, now=NOW, max_bytes=MAX)
-    )
-    assert (report.rows, report.taken) == (2, 2)
+    report = asyncio.run(poll_security_alerts(polling(deps, logs, marks), now=NOW))
+    assert report is not None and (report.rows, report.taken) == (2, 2)
     mark = marks.get(WATERMARK_NAME)
     assert mark is not None and mark.value == NOW
     assert set(mark.boundary_ids) == {alert_id_for("r1"), alert_id_for("r2")}
@@ -152,16 +165,14 @@ def test_poller_takes_new_rows_and_advances_the_watermark(
 
 
 def test_poller_restart_rereads_the_overlap_without_taking_rows_twice_and_catches_late_rows(
-    deps: IntakeDeps, quarantine: MemoryQuarantineStore, starter: FakeStarter
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
 ) -> None:
     rows = [_row("r1", NOW - timedelta(minutes=20)), _row("r2", NOW - timedelta(minutes=10))]
     logs = FakeLogs({"security_alerts": lambda since, until: [r for r in rows if since <= r["TimeGenerated"] < until]})
     marks = MemoryWatermarkStore()
 
     def poll(now: datetime) -> Any:
-        return asyncio.run(
-            poll_security_alerts(logs=logs, watermarks=marks, deps=deps, quarantine=quarantine, now=now, max_bytes=MAX)
-        )
+        return asyncio.run(poll_security_alerts(polling(deps, logs, marks), now=now))
 
     poll(NOW)
     # A row stamped before the watermark is ingested late, inside the overlap window.
@@ -174,7 +185,7 @@ def test_poller_restart_rereads_the_overlap_without_taking_rows_twice_and_catche
     assert third.taken == 0
 
 
-def test_poller_does_not_advance_on_partial_results(deps: IntakeDeps, quarantine: MemoryQuarantineStore) -> None:
+def test_poller_does_not_advance_on_partial_results(deps: AlertDeps, quarantine: MemoryQuarantineStore) -> None:
     from shared.ports.logs import PartialLogQueryError
 
     def partial(since: datetime, until: datetime) -> list[dict[str, Any]]:
@@ -182,14 +193,34 @@ def test_poller_does_not_advance_on_partial_results(deps: IntakeDeps, quarantine
 
     marks = MemoryWatermarkStore()
     with pytest.raises(PartialLogQueryError):
-        asyncio.run(
-            poll_security_alerts(
-                logs=FakeLogs({"security_alerts": partial}),
-                watermarks=marks,
-                deps=deps,
-                quarantine=quarantine,
-                now=NOW,
-                max_bytes=MAX,
-            )
-        )
+        asyncio.run(poll_security_alerts(polling(deps, FakeLogs({"security_alerts": partial}), marks), now=NOW))
     assert marks.get(WATERMARK_NAME) is None
+
+
+def test_without_a_workspace_the_poller_reads_nothing(deps: AlertDeps, starter: FakeOrchestrations) -> None:
+    assert asyncio.run(poll_security_alerts(deps, now=NOW)) is None
+    assert starter.started == []
+
+
+def test_an_event_whose_data_is_not_json_is_quarantined_and_acknowledged(
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
+) -> None:
+    bad = UndecodableEvent(event_id="evt-1", raw=b"<not json>", error="Expecting value")
+    assert asyncio.run(take_alert_event(bad, deps, now=NOW)) is None
+    (record,) = quarantine.list(source="eventgrid")
+    assert record.reason_code == "invalid_json" and record.raw == b"<not json>" and "evt-1" in record.message
+    assert starter.started == []
+
+
+def test_a_hub_batch_that_cannot_be_routed_is_retried_then_quarantined_on_the_last_try(
+    deps: AlertDeps, quarantine: MemoryQuarantineStore, starter: FakeOrchestrations
+) -> None:
+    body = to_bytes(make_alert(JAILBREAK, "workflow_automation", system_alert_id=alert_id_for("hub-1")))
+    starter.fail_next_start = True
+    with pytest.raises(ConnectionError):
+        asyncio.run(take_alert_batch([body], deps, now=NOW, last_try=False))
+    assert quarantine.list(source="eventhub") == []
+    starter.fail_next_start = True
+    asyncio.run(take_alert_batch([body], deps, now=NOW, last_try=True))
+    (record,) = quarantine.list(source="eventhub")
+    assert record.reason_code == "routing_failed" and record.raw == body

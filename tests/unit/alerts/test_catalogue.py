@@ -15,7 +15,7 @@ from shared.alerts.catalogue import (
     load_catalogue,
     normalize_tactic,
 )
-from shared.models import Severity
+from shared.finding import Severity
 
 # The ids of learn.microsoft.com/azure/defender-for-cloud/alerts-ai-workloads (June 2026) and
 # its git history, as listed in Warden's reference notes: the spec this catalogue must cover.

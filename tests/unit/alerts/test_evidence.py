@@ -8,7 +8,7 @@ from typing import Any
 from shared.alerts import Accepted, AlertCategory, AlertFormat, DefenderAlert, finding_category, normalize
 from shared.alerts.finding import EVIDENCE_BUDGET_BYTES
 from shared.alerts.sanitize import bound_json, clean_text, json_size, truncate
-from shared.models import MAX_EVIDENCE_BYTES, Finding, FindingSource
+from shared.finding import MAX_EVIDENCE_BYTES, Finding, FindingSource
 from tests.alertgen import deployment_resource_id, make_alert, to_bytes
 
 MAX = 16 * 1024 * 1024

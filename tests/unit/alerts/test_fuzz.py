@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.alerts import Accepted, NormalizeOutcome, Rejected, Skipped, default_catalogue, normalize
 from shared.alerts.sanitize import json_size
-from shared.models import MAX_EVIDENCE_BYTES
+from shared.finding import MAX_EVIDENCE_BYTES
 from tests.alertgen import FORMATS, deployment_resource_id, make_alert
 
 MAX = 64 * 1024

@@ -12,7 +12,7 @@ from shared.alerts import (
     default_catalogue,
     normalize,
 )
-from shared.models import FindingSource
+from shared.finding import FindingSource
 from shared.resource_ids import AccountId, DeploymentId
 from tests.alertgen import FORMATS, alert_id_for, deployment_resource_id, make_alert, to_bytes
 

@@ -20,7 +20,7 @@ from shared.alerts import (
     normalize,
     normalize_batch,
 )
-from shared.models import Severity
+from shared.finding import Severity
 from tests.alertgen import FORMATS, START, deployment_resource_id, make_alert, to_bytes
 
 MAX = 256 * 1024

@@ -20,7 +20,7 @@ from shared.alerts import (
     detect_format,
     normalize,
 )
-from shared.models import Severity
+from shared.finding import Severity
 from shared.resource_ids import DeploymentId
 from tests.alertgen import deployment_resource_id
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.anomalies.detectors import DETECTORS, floor_time
-from shared.anomalies.runner import run_detectors
-from shared.models import FindingSource, Severity
+from shared.finding import FindingSource, Severity
 from shared.policy import Policy
 from shared.ports.logs import LogQueryError
+from shared.usecases.anomalies import run_detectors
 from tests.fakes import FakeLogs
 from tests.unit.anomalies.conftest import ACCOUNT, NOW, WARDEN
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from shared.anomalies.sweep import run_sweep, select_for_ingest
-from shared.models import FindingSource
+from shared.finding import FindingSource
 from shared.policy import Policy
 from shared.ports.cognitive import CognitiveError, DeploymentInfo
 from shared.ports.inventory import AiAccount
 from shared.ports.posture import DefenderPlan, DiagnosticSetting
 from shared.resource_ids import AccountId
+from shared.usecases.estate_sweep import run_sweep, select_for_ingest
 from tests.fakes import FakeCognitive, FakeInventory, FakeLogs, FakePosture
 from tests.unit.anomalies.conftest import NOW, SUB
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.approvals.models import GateRequest, gate_instance_id
 from shared.approvals.principal import parse_principal
-from shared.approvals.service import ApprovalService
 from shared.audit.chain import AuditEvent, AuditRecord
+from shared.contracts.approval import ApprovalRequest, approval_instance_id
 from shared.storage.memory import MemoryApprovalStore, MemoryAuditStore
+from shared.usecases.approvals import ApprovalService
 from tests.approvals_support import ROLE, gate_request, headers_for
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -48,8 +48,8 @@ def _decisions(audit: MemoryAuditStore, incident: str) -> list[tuple[str, object
 def test_a_decision_whose_audit_was_lost_is_audited_once_when_the_gate_closes(approve: bool) -> None:
     audit = HostDiesOnDecisionAudit()
     service = _service(audit)
-    instance = gate_instance_id("inc-1", "s1-switch-rai-policy")
-    service.open(GateRequest.model_validate(gate_request()), instance_id=instance, requested_at=NOW)
+    instance = approval_instance_id("inc-1", "s1-switch-rai-policy")
+    service.open(ApprovalRequest.model_validate(gate_request()), instance_id=instance, requested_at=NOW)
     alice = parse_principal(headers_for("alice@contoso.com"))
     with pytest.raises(ConnectionError):
         service.decide(
@@ -65,7 +65,7 @@ def test_a_decision_whose_audit_was_lost_is_audited_once_when_the_gate_closes(ap
     assert _decisions(audit, "inc-1") == []  # recorded, not audited
 
     result = service.close(instance)
-    assert result["approved"] is approve
+    assert result.approved is approve
     action = "approval.approve" if approve else "approval.reject"
     expected = [(action, record.decisions[0].decision_id, record.status.value)]
     assert _decisions(audit, "inc-1") == expected
@@ -79,8 +79,8 @@ def test_a_decision_whose_audit_was_lost_is_audited_once_when_the_gate_closes(ap
 def test_decisions_audited_by_their_request_are_not_audited_again() -> None:
     audit = MemoryAuditStore()
     service = _service(audit)
-    instance = gate_instance_id("inc-2", "s1-switch-rai-policy")
-    request = GateRequest.model_validate(gate_request("inc-2", requirement="two_approvers"))
+    instance = approval_instance_id("inc-2", "s1-switch-rai-policy")
+    request = ApprovalRequest.model_validate(gate_request("inc-2", requirement="two_approvers"))
     service.open(request, instance_id=instance, requested_at=NOW)
     for user in ("alice@contoso.com", "bob@contoso.com"):
         service.decide(

@@ -8,8 +8,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from shared.approvals.gate import decode_event
-from shared.approvals.models import GateRequest
+from shared.contracts.approval import ApprovalRequest
+from shared.orchestrations.approval_gate import decode_event
 from tests.approvals_support import gate_request
 
 
@@ -31,23 +31,23 @@ def test_unreadable_event_payloads_decode_to_nothing(raw: object) -> None:
 
 
 def test_the_contract_request_is_accepted_with_policy_style_escalation() -> None:
-    request = GateRequest.model_validate(
+    request = ApprovalRequest.model_validate(
         gate_request(
             escalation=[{"approvers": ["Warden.Approver"], "wait": "1h"}, {"approvers": ["x"], "wait_seconds": 60}]
         )
     )
     assert [level.wait_seconds for level in request.escalation] == [3600, 60]
     assert request.approvals_needed == 1
-    assert GateRequest.model_validate(gate_request(requirement="two_approvers")).approvals_needed == 2
+    assert ApprovalRequest.model_validate(gate_request(requirement="two_approvers")).approvals_needed == 2
 
 
 def test_a_request_without_a_step_is_refused() -> None:
     payload = gate_request()
     del payload["step"]
     with pytest.raises(ValidationError):
-        GateRequest.model_validate(payload)
+        ApprovalRequest.model_validate(payload)
 
 
 def test_oversized_evidence_is_truncated_not_refused() -> None:
-    request = GateRequest.model_validate(gate_request(evidence={"blob": "x" * 20_000}))
+    request = ApprovalRequest.model_validate(gate_request(evidence={"blob": "x" * 20_000}))
     assert request.evidence["truncated"] is True and len(request.evidence["summary"]) <= 8_000

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from shared.approvals.links import verify_link
-from shared.approvals.models import ApprovalRecord, EscalationLevelSpec
 from shared.approvals.notices import approval_notice, level_approvers
+from shared.approvals.records import ApprovalRecord, EscalationLevelSpec
 from shared.notify.escape import card_text
 from shared.notify.messages import Notification, adaptive_card, incident_opened, step_completed
 from shared.notify.owners import resource_owners

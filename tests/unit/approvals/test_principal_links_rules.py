@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.approvals.links import LinkError, sign_link, verify_link
-from shared.approvals.models import ApprovalRecord, ApprovalStatus, RecordedDecision, event_name, parse_instance_id
 from shared.approvals.principal import PrincipalError, parse_principal
+from shared.approvals.records import ApprovalRecord, ApprovalStatus, RecordedDecision
 from shared.approvals.rules import DecisionRefusedError, check_decision, outcome, require_approver
+from shared.contracts.approval import decision_event_name, parse_approval_instance_id
 from tests.approvals_support import LINK_KEY, headers_for, step
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -194,9 +195,13 @@ def test_outcomes() -> None:
 
 
 def test_event_names_are_distinct_per_decision_and_instance_ids_parse() -> None:
-    assert [event_name(i) for i in (1, 2, 3)] == ["ApprovalDecision", "ApprovalDecision.2", "ApprovalDecision.3"]
-    assert parse_instance_id("inc:1:approval:s1") == ("inc:1", "s1")
-    assert parse_instance_id("inc-1") is None
+    assert [decision_event_name(i) for i in (1, 2, 3)] == [
+        "ApprovalDecision",
+        "ApprovalDecision.2",
+        "ApprovalDecision.3",
+    ]
+    assert parse_approval_instance_id("inc:1:approval:s1") == ("inc:1", "s1")
+    assert parse_approval_instance_id("inc-1") is None
 
 
 def test_link_tokens_never_reach_the_logs() -> None:

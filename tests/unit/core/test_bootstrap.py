@@ -46,7 +46,7 @@ def test_each_bundle_is_built_once_from_the_containers_own_stores() -> None:
     assert c.response_ports.audit is c.audit
     assert c.response_ports.snapshots is c.snapshots
     assert c.response_ports.breaker is c.disruptive_actions
-    assert c.response_ports.policy() is c.policy
+    assert c.response_ports.policy is c.policy
     assert c.approvals_deps.idempotency is c.idempotency
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from shared.models import Finding, FindingSource, Incident, Severity, incident_instance_id
+from shared.finding import Finding, FindingSource, Severity, incident_instance_id
 from shared.resource_ids import AccountId, parse_resource_id
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -86,19 +86,6 @@ def test_instance_id_is_deterministic_and_url_safe() -> None:
 def test_incident_key_groups_by_resource_when_known() -> None:
     assert finding().incident_key == "resource:" + (ACCOUNT + "/deployments/gpt-4o").lower()
     assert finding(resource=None).incident_key == "finding:defender:abc"
-
-
-def test_incident_records_each_finding_once_and_keeps_the_highest_severity() -> None:
-    first = finding()
-    incident = Incident.open(first, at=T0)
-    assert incident.id == first.instance_id
-    same_again = incident.with_finding(finding(title="redelivered"))
-    assert same_again is incident
-    worse = finding(dedupe_key="defender:def", severity=Severity.HIGH)
-    grown = incident.with_finding(worse)
-    assert grown.severity is Severity.HIGH
-    assert grown.dedupe_keys == {"defender:abc", "defender:def"}
-    assert incident.findings == (first,)  # the original is unchanged
 
 
 def test_severity_parse_is_case_insensitive_and_names_valid_values() -> None:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from pydantic import ValidationError
 
-from shared.steps import (
-    ActionKind,
-    ApprovalDecision,
-    ApprovalRequirement,
-    ResponseStep,
-    StepResult,
-    StepStatus,
-)
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
 
 ACCOUNT = (
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg"
@@ -67,18 +58,3 @@ def test_step_result_round_trips() -> None:
         after={"raiPolicyName": "warden-strict"},
     )
     assert StepResult.model_validate_json(result.model_dump_json()) == result
-
-
-def test_decision_requires_an_aware_timestamp() -> None:
-    with pytest.raises(ValidationError, match="timezone-aware"):
-        ApprovalDecision(
-            incident_id="inc-1", step_id="s", approved=True, approver_id="u", decided_at=datetime(2026, 1, 1)
-        )
-    ok = ApprovalDecision(
-        incident_id="inc-1",
-        step_id="s",
-        approved=True,
-        approver_id="u",
-        decided_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    assert ok.channel == "api"

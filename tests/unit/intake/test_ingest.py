@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from shared.intake import IngestStatus, IntakeDeps, IntakeError, JoinOutcome, ingest
-from shared.models import Finding, FindingSource, Severity
+from shared.contracts.incident import INCIDENT_ORCHESTRATOR, IncidentInput
+from shared.finding import Finding, FindingSource, Severity
 from shared.storage.memory import MemoryIdempotencyStore, MemoryIncidentFindingsStore, MemoryOpenIncidentStore
+from shared.usecases.intake import IngestStatus, IntakeDeps, IntakeError, ingest
+from tests.fakes import FakeOrchestrations
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -34,51 +36,18 @@ def finding(alert_id: str, resource: str | None = DEPLOYMENT) -> Finding:
     )
 
 
-class FakeStarter:
-    """Behaves like the durable HTTP API: 404 before an instance exists, 410 after it finished."""
-
-    def __init__(self) -> None:
-        self.running: set[str] = set()
-        self.finished: set[str] = set()
-        self.started: list[str] = []
-        self.joined: list[tuple[str, str]] = []
-        self.fail_next_start = False
-        self.start_delay = 0.0
-
-    async def start(self, instance_id: str, finding: Finding) -> None:
-        await asyncio.sleep(self.start_delay)
-        if self.fail_next_start:
-            self.fail_next_start = False
-            raise ConnectionError("durable endpoint unavailable")
-        self.started.append(instance_id)
-        self.running.add(instance_id)
-
-    async def notify_joined(self, instance_id: str, finding: Finding) -> JoinOutcome:
-        await asyncio.sleep(0)
-        if instance_id in self.finished:
-            return JoinOutcome.FINISHED
-        if instance_id not in self.running:
-            return JoinOutcome.NOT_STARTED
-        self.joined.append((instance_id, finding.dedupe_key))
-        return JoinOutcome.DELIVERED
-
-    def finish_all(self) -> None:
-        self.finished |= self.running
-        self.running.clear()
+@pytest.fixture
+def starter() -> FakeOrchestrations:
+    return FakeOrchestrations()
 
 
 @pytest.fixture
-def starter() -> FakeStarter:
-    return FakeStarter()
-
-
-@pytest.fixture
-def deps(starter: FakeStarter) -> IntakeDeps:
+def deps(starter: FakeOrchestrations) -> IntakeDeps:
     return IntakeDeps(
         seen=MemoryIdempotencyStore(),
         open_incidents=MemoryOpenIncidentStore(),
         findings=MemoryIncidentFindingsStore(),
-        starter=starter,
+        orchestrations=starter,
     )
 
 
@@ -86,7 +55,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def test_first_finding_opens_an_incident_named_after_it(deps: IntakeDeps, starter: FakeStarter) -> None:
+def test_first_finding_opens_an_incident_named_after_it(deps: IntakeDeps, starter: FakeOrchestrations) -> None:
     f = finding("a1")
     result = run(ingest(f, deps, now=T0))
     assert result.status is IngestStatus.OPENED
@@ -95,13 +64,13 @@ def test_first_finding_opens_an_incident_named_after_it(deps: IntakeDeps, starte
     assert deps.findings.list(f.instance_id) == [f]
 
 
-def test_the_same_alert_twice_is_a_duplicate(deps: IntakeDeps, starter: FakeStarter) -> None:
+def test_the_same_alert_twice_is_a_duplicate(deps: IntakeDeps, starter: FakeOrchestrations) -> None:
     run(ingest(finding("a1"), deps, now=T0))
     again = run(ingest(finding("a1"), deps, now=T0 + timedelta(hours=1)))
     assert again.status is IngestStatus.DUPLICATE
     assert again.incident_id == finding("a1").instance_id
     assert len(starter.started) == 1
-    assert starter.joined == []
+    assert starter.status_reads == []  # a duplicate never asks the incident to take it
 
 
 def test_another_alert_on_the_same_resource_joins_the_open_incident(deps: IntakeDeps) -> None:
@@ -112,7 +81,9 @@ def test_another_alert_on_the_same_resource_joins_the_open_incident(deps: Intake
     assert [f.dedupe_key for f in deps.findings.list(first.incident_id or "")] == ["defender:a1", "defender:a2"]
 
 
-def test_a_storm_of_1000_alerts_yields_one_incident_recording_all(deps: IntakeDeps, starter: FakeStarter) -> None:
+def test_a_storm_of_1000_alerts_yields_one_incident_recording_all(
+    deps: IntakeDeps, starter: FakeOrchestrations
+) -> None:
     async def storm() -> list[IngestStatus]:
         results = await asyncio.gather(*(ingest(finding(f"s{i}"), deps, now=T0) for i in range(1000)))
         return [r.status for r in results]
@@ -125,7 +96,7 @@ def test_a_storm_of_1000_alerts_yields_one_incident_recording_all(deps: IntakeDe
 
 
 def test_alerts_arriving_while_the_incident_is_being_created_wait_and_join(
-    deps: IntakeDeps, starter: FakeStarter
+    deps: IntakeDeps, starter: FakeOrchestrations
 ) -> None:
     starter.start_delay = 0.05
 
@@ -139,9 +110,9 @@ def test_alerts_arriving_while_the_incident_is_being_created_wait_and_join(
 
 
 def test_a_claim_whose_incident_never_starts_fails_the_delivery(
-    deps: IntakeDeps, starter: FakeStarter, monkeypatch: pytest.MonkeyPatch
+    deps: IntakeDeps, starter: FakeOrchestrations, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shared.intake._NOT_STARTED_BACKOFF_S", 0.001)
+    monkeypatch.setattr("shared.usecases.intake._NOT_STARTED_BACKOFF_S", 0.001)
     deps.open_incidents.claim(finding("x").incident_key, "inc-orphan", now=T0)
     with pytest.raises(IntakeError, match="claimed but never started"):
         run(ingest(finding("x"), deps, now=T0))
@@ -157,7 +128,7 @@ def test_findings_without_a_resource_each_get_their_own_incident(deps: IntakeDep
     assert a.incident_id != b.incident_id
 
 
-def test_a_finished_incident_does_not_swallow_new_findings(deps: IntakeDeps, starter: FakeStarter) -> None:
+def test_a_finished_incident_does_not_swallow_new_findings(deps: IntakeDeps, starter: FakeOrchestrations) -> None:
     first = run(ingest(finding("a1"), deps, now=T0))
     starter.finish_all()
     later = run(ingest(finding("a2"), deps, now=T0 + timedelta(days=1)))
@@ -166,10 +137,23 @@ def test_a_finished_incident_does_not_swallow_new_findings(deps: IntakeDeps, sta
     assert deps.open_incidents.get(finding("a2").incident_key) == later.incident_id
 
 
-def test_a_failed_start_leaves_nothing_behind_so_a_retry_succeeds(deps: IntakeDeps, starter: FakeStarter) -> None:
+def test_a_failed_start_leaves_nothing_behind_so_a_retry_succeeds(
+    deps: IntakeDeps, starter: FakeOrchestrations
+) -> None:
     starter.fail_next_start = True
     with pytest.raises(ConnectionError):
         run(ingest(finding("a1"), deps, now=T0))
     assert deps.open_incidents.get(finding("a1").incident_key) is None
     retry = run(ingest(finding("a1"), deps, now=T0))
     assert retry.status is IngestStatus.OPENED
+
+
+def test_a_new_incident_starts_the_incident_orchestrator_with_the_contracts_input(
+    deps: IntakeDeps, starter: FakeOrchestrations
+) -> None:
+    first = finding("a1")
+    run(ingest(first, deps, now=T0))
+    orchestrator, payload = starter.inputs[first.instance_id]
+    assert orchestrator == INCIDENT_ORCHESTRATOR
+    started = IncidentInput.model_validate(payload)
+    assert started.finding == first and started.quiet_minutes == deps.quiet_minutes

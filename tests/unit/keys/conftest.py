@@ -10,11 +10,11 @@ import pytest
 
 from shared.azure.clients import AzureClients, StaticTokenCredential
 from shared.bootstrap import Container, reset_container, set_container
-from shared.keys.service import KeysPorts
 from shared.keys.slots import KeySlot
 from shared.resource_ids import AccountId
 from shared.settings import load_settings
-from shared.storage.memory import MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.storage.memory import MemoryAuditStore, MemoryIdempotencyStore, MemoryQuarantineStore
+from shared.usecases.key_rotation import KeysPorts
 from tests.fakes import FakeCognitive, FakeInventory, FakeKeyProbe, FakeLogs, FakeSecrets
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -89,6 +89,7 @@ def make_world() -> World:
         probe=probe,
         idempotency=idem,
         quarantine=quarantine,
+        audit=MemoryAuditStore(),
         clock=clock,
         sleep=lambda _s: None,
     )

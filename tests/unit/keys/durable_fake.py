@@ -24,6 +24,13 @@ class Activity:
 
 
 @dataclass
+class SubOrchestration:
+    name: str
+    payload: Any
+    instance_id: str | None = None
+
+
+@dataclass
 class Timer:
     fire_at: datetime
     cancelled: bool = False
@@ -56,6 +63,9 @@ class FakeContext:
     timers: list[Timer] = field(default_factory=list)
     custom_status: Any = None
     on_activity: Callable[[str], None] | None = None
+    sub_orchestrators: dict[str, Callable[[Any, str | None], Any]] = field(default_factory=dict)
+    """Sub-orchestrations by name: called with (input, instance id); what they return is the output."""
+    sub_calls: list[SubOrchestration] = field(default_factory=list)
 
     # -- the context API the orchestrators use ----------------------------------------------
     def get_input(self) -> Any:
@@ -66,6 +76,9 @@ class FakeContext:
 
     def call_activity_with_retry(self, name: str, retry: Any, payload: Any) -> Activity:
         return Activity(name, payload, retry)
+
+    def call_sub_orchestrator(self, name: str, payload: Any, instance_id: str | None = None) -> SubOrchestration:
+        return SubOrchestration(name, payload, instance_id)
 
     def create_timer(self, fire_at: datetime) -> Timer:
         timer = Timer(fire_at)
@@ -91,6 +104,10 @@ class FakeContext:
             text_out = json.dumps(result)
             self.history.append((task.name, text_in, text_out))
             return json.loads(text_out)
+        if isinstance(task, SubOrchestration):
+            self.sub_calls.append(task)
+            result = self.sub_orchestrators[task.name](json.loads(json.dumps(task.payload)), task.instance_id)
+            return json.loads(json.dumps(result))
         if isinstance(task, Timer):
             self.current_utc_datetime = max(self.current_utc_datetime, task.fire_at)
             return None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.keys.config import build_keys_config
+from shared.bootstrap import build_keys_config
 from shared.policy import load_policy, parse_policy
 from shared.settings import SettingsError, load_settings, vault_url
 

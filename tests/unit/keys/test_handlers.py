@@ -1,4 +1,5 @@
-"""The Event Grid and timer glue: start once, ignore with a reason, quarantine malformed input."""
+"""Key hygiene's triggers (``shared.usecases.key_hygiene``) as the handlers wire them: start once,
+ignore with a reason, quarantine malformed input; the Durable client behind its adapter."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from handlers.keys import event_to_dict, process_key_vault_event, run_scan_and_rotate
-from shared.keys.rotation import rotation_instance_id
+from handlers.bindings import event_to_dict
+from shared.bootstrap import container
+from shared.contracts.rotation import rotation_instance_id
 from shared.keys.slots import KeySlot
 from shared.ports.inventory import AiAccount
+from shared.usecases.key_hygiene import scan_keys_and_rotate, take_key_vault_event
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, WARDEN, World
 from tests.unit.keys.samples import near_expiry
 
@@ -42,6 +45,16 @@ class FakeDurableClient:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+def process_key_vault_event(event: dict[str, Any], client: FakeDurableClient) -> Any:
+    """What ``handlers.keys.on_key_vault_event`` runs for ``event``."""
+    return take_key_vault_event(event, container().key_hygiene_deps(client), now=NOW)
+
+
+def run_scan_and_rotate(client: FakeDurableClient) -> Any:
+    """What ``handlers.keys.key_age_scan`` runs."""
+    return scan_keys_and_rotate(container().key_hygiene_deps(client))
 
 
 @pytest.mark.parametrize("cloud", [False, True])
@@ -149,9 +162,9 @@ def test_activity_retries_outlast_the_idempotency_lease() -> None:
     """A host killed inside keys_apply_step leaves its claim until the lease expires; the
     orchestrator's retries must still be trying then, or the (emergency) rotation is lost."""
     import handlers.keys
-    from shared.keys.service import IDEMPOTENCY_LEASE_SECONDS
+    from shared.contracts.rotation import KEY_STEP_LEASE_SECONDS, KEY_STEP_RETRY
 
     retry = handlers.keys._RETRY
     interval_s = retry.first_retry_interval_in_milliseconds / 1000
-    spent_waiting = -(-IDEMPOTENCY_LEASE_SECONDS // interval_s)  # attempts that find the dead claim
-    assert retry.max_number_of_attempts - spent_waiting >= handlers.keys.TRANSIENT_ATTEMPTS
+    spent_waiting = -(-KEY_STEP_LEASE_SECONDS // interval_s)  # attempts that find the dead claim
+    assert retry.max_number_of_attempts - spent_waiting >= KEY_STEP_RETRY.transient_attempts >= 8

@@ -6,20 +6,23 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 import handlers.keys as keys_handlers
-from shared.keys.orchestration import (
+from shared.contracts.approval import GATE_ORCHESTRATOR, ApprovalRequest, approval_instance_id
+from shared.contracts.rotation import (
     ACTIVITY_APPLY_STEP,
     ACTIVITY_EMERGENCY_POLICY,
     ACTIVITY_LOCATE_SECRET,
     ACTIVITY_READ_STATE,
     ACTIVITY_RECORD,
-    APPROVAL_EVENT,
-    emergency_rotation,
-    scheduled_rotation,
+    GATE_STEP_ID,
+    RotationRequest,
+    rotation_instance_id,
 )
-from shared.keys.rotation import RotationRequest, rotation_instance_id
 from shared.keys.slots import KeySlot
+from shared.orchestrations.rotation import emergency_rotation, scheduled_rotation
+from shared.response.steps import ActionKind
 from tests.unit.keys.conftest import ACCOUNT, SECRET, VAULT, World
 from tests.unit.keys.durable_fake import FakeContext, drive, user_function
 
@@ -140,38 +143,68 @@ def test_emergency_rotation_with_both_keys_exposed_regenerates_both(world: World
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
 
 
-def test_emergency_rotation_waits_for_approval_and_rotates_when_approved(world: World) -> None:
-    world.seed_secret(KeySlot.KEY1)
-    ctx = context(
-        emergency_input(requires_approval=True), events={APPROVAL_EVENT: {"approved": True, "approver_id": "oncall"}}
+def gate(approved: bool, reason: str) -> Any:
+    """An approval gate that answers at once (the gate itself: ``tests/unit/approvals``)."""
+
+    def answer(payload: Any, instance_id: str | None) -> dict[str, Any]:
+        ApprovalRequest.model_validate(payload)  # the contract's request, nothing else
+        decided = [{"approver_id": "oncall", "approver_name": "On Call", "justification": "leaked in a log"}]
+        return {"approved": approved, "decided_by": decided if reason != "expired" else [], "reason": reason}
+
+    return answer
+
+
+def gated(approved: bool, reason: str, **request: Any) -> FakeContext:
+    return context(
+        emergency_input(**request), sub_orchestrators={GATE_ORCHESTRATOR: gate(approved, reason)}, instance_id="rot-1"
     )
+
+
+def test_emergency_rotation_asks_the_approval_gate_and_rotates_when_approved(world: World) -> None:
+    world.seed_secret(KeySlot.KEY1)
+    ctx = gated(True, "approved", requires_approval=True, incident_id="inc-9")
     output = drive(emergency_rotation, ctx)
     assert output["status"] == "rotated"
-    assert ctx.timers and ctx.timers[0].cancelled
+    (asked,) = ctx.sub_calls
+    assert asked.instance_id == approval_instance_id("inc-9", GATE_STEP_ID)
+    request = ApprovalRequest.model_validate(asked.payload)
+    assert request.step.action is ActionKind.ROTATE_KEY_EMERGENCY and request.step.target == ACCOUNT
+    assert request.requirement == "one_approver" and request.final_decision == "deny"
 
 
 def test_emergency_rotation_rejected_rotates_nothing(world: World) -> None:
     world.seed_secret(KeySlot.KEY1)
-    ctx = context(
-        emergency_input(requires_approval=True), events={APPROVAL_EVENT: {"approved": False, "approver_id": "oncall"}}
-    )
-    output = drive(emergency_rotation, ctx)
+    output = drive(emergency_rotation, gated(False, "rejected", requires_approval=True))
     assert output["status"] == "rejected" and world.cognitive.calls["regenerate_key"] == 0
+    assert "On Call" in output["detail"]
 
 
-def test_emergency_rotation_without_a_decision_expires_after_the_timeout(world: World) -> None:
+def test_emergency_rotation_without_a_decision_expires(world: World) -> None:
     world.seed_secret(KeySlot.KEY1)
-    ctx = context(emergency_input(requires_approval=True, approval_timeout_seconds=600))
-    start = ctx.current_utc_datetime
+    ctx = gated(False, "expired", requires_approval=True, approval_timeout_seconds=600)
     output = drive(emergency_rotation, ctx)
     assert output["status"] == "expired" and world.cognitive.calls["regenerate_key"] == 0
-    assert ctx.current_utc_datetime - start == timedelta(seconds=600)
+    assert ApprovalRequest.model_validate(ctx.sub_calls[0].payload).timeout_seconds == 600
 
 
-def test_emergency_rotation_uses_the_policy_gate_by_default(world: World) -> None:
+def test_emergency_rotation_asks_the_gate_by_default(world: World) -> None:
     world.seed_secret(KeySlot.KEY1)
-    ctx = context(emergency_input())  # policy default: approval required
+    ctx = gated(False, "expired")  # policy default: approval required
     assert drive(emergency_rotation, ctx)["status"] == "expired"
+    assert [c.name for c in ctx.sub_calls] == [GATE_ORCHESTRATOR]
+
+
+def test_an_unreadable_gate_answer_rotates_nothing(world: World) -> None:
+    """Anything but a clear approval must never rotate keys: a malformed outcome fails the
+    orchestration before any key step."""
+    world.seed_secret(KeySlot.KEY1)
+    ctx = context(
+        emergency_input(requires_approval=True),
+        sub_orchestrators={GATE_ORCHESTRATOR: lambda payload, iid: {"approved": "yes"}},
+    )
+    with pytest.raises(ValidationError):
+        drive(emergency_rotation, ctx)
+    assert world.cognitive.calls["regenerate_key"] == 0
 
 
 def test_emergency_rotation_of_a_key_outside_key_vault_regenerates_without_writing(world: World) -> None:

@@ -7,20 +7,17 @@ from typing import Any
 
 import pytest
 
-from shared.keys.rotation import (
-    Exposure,
-    KeyStep,
+from shared.contracts.rotation import (
     RotationRequest,
     RotationResult,
     RotationState,
     RotationStatus,
     emergency_instance_id,
-    parse_approval,
-    plan_emergency_rotation,
-    plan_scheduled_rotation,
     rotation_instance_id,
 )
+from shared.keys.rotation import Exposure, KeyStep, plan_emergency_rotation
 from shared.keys.slots import KeySlot
+from shared.orchestrations.rotation import plan_scheduled_rotation
 from shared.resource_ids import AccountId
 from tests.unit.keys.conftest import ACCOUNT, SECRET, SUB, VAULT
 
@@ -137,13 +134,3 @@ def test_an_exposed_active_key_is_switched_out_before_it_is_regenerated() -> Non
         (KeySlot.KEY1, True, False),
     ]
     assert plan[1].verify_old_refused
-
-
-def test_approval_payloads_reject_unless_clearly_approved() -> None:
-    assert parse_approval({"approved": True, "approver_id": "u1"}).approved
-    assert not parse_approval({"approved": "yes"}).approved
-    assert not parse_approval(None).approved
-    assert not parse_approval({"approved": False, "justification": "no"}).approved
-    assert parse_approval(True).approved
-    assert parse_approval('{"approved": true, "approver_id": "u2"}').approver_id == "u2"
-    assert not parse_approval("{not json").approved

@@ -6,27 +6,23 @@ from datetime import timedelta
 
 import pytest
 
+from shared.contracts.rotation import KEY_STEP_LEASE_SECONDS, KeyStepRequest, KeyStepStatus, rotation_instance_id
 from shared.keys.policy import KeyPolicy
-from shared.keys.rotation import KeyStep, StepRequest, StepStatus, rotation_instance_id
-from shared.keys.service import (
-    IDEMPOTENCY_LEASE_SECONDS,
-    KeyNotProvenError,
-    RotationError,
-    apply_key_step,
-    classify_key_vault_event,
-)
+from shared.keys.rotation import KeyStep
 from shared.keys.slots import KeySlot
 from shared.ports.cognitive import AccountKeys
 from shared.ports.stores import AlreadyInProgressError, LeaseLostError
 from shared.resource_ids import AccountId
+from shared.usecases.key_hygiene import classify_key_vault_event
+from shared.usecases.key_rotation import KeyNotProvenError, RotationError, apply_key_step
 from tests.unit.keys.conftest import ACCOUNT, NOW, SECRET, VAULT, World
 from tests.unit.keys.samples import near_expiry
 
 ZERO = timedelta(0)
 
 
-def step_request(world: World, version: str, step: KeyStep, rotation_id: str = "rot-1") -> StepRequest:
-    return StepRequest(
+def step_request(world: World, version: str, step: KeyStep, rotation_id: str = "rot-1") -> KeyStepRequest:
+    return KeyStepRequest(
         rotation_id=rotation_id,
         account_id=ACCOUNT,
         vault_url=VAULT,
@@ -45,7 +41,7 @@ def test_a_scheduled_step_regenerates_proves_then_writes_the_other_key(world: Wo
     version = world.seed_secret(KeySlot.KEY1, extra={"owner": "team-a"})
     old_key1 = world.cognitive.current_key(ACCOUNT, KeySlot.KEY1)
     outcome = apply_key_step(world.ports, step_request(world, version, SCHEDULED), probe_attempts=3, probe_delay=ZERO)
-    assert outcome.status is StepStatus.SUCCEEDED and outcome.regenerated and outcome.probed
+    assert outcome.status is KeyStepStatus.SUCCEEDED and outcome.regenerated and outcome.probed
     latest = world.secrets.get_secret(VAULT, SECRET)
     assert latest.value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
     assert latest.meta.version == outcome.vault_version != version
@@ -78,7 +74,7 @@ def test_key_vault_is_not_written_when_the_new_key_is_refused(world: World) -> N
     # the idempotency record was released so a retry may run
     world.probe.reject_next = 0
     outcome = apply_key_step(world.ports, step_request(world, version, SCHEDULED), probe_attempts=3, probe_delay=ZERO)
-    assert outcome.status is StepStatus.SUCCEEDED
+    assert outcome.status is KeyStepStatus.SUCCEEDED
 
 
 def test_a_slow_data_plane_is_retried_before_giving_up(world: World) -> None:
@@ -106,7 +102,7 @@ def test_a_step_whose_record_was_lost_after_writing_is_recognised_as_done(world:
     first = apply_key_step(world.ports, step_request(world, version, SCHEDULED), probe_attempts=3, probe_delay=ZERO)
     world.idempotency._items.clear()  # e.g. the record expired; the secret's tag still says who wrote it
     again = apply_key_step(world.ports, step_request(world, version, SCHEDULED), probe_attempts=3, probe_delay=ZERO)
-    assert again.status is StepStatus.ALREADY_DONE and again.vault_version == first.vault_version
+    assert again.status is KeyStepStatus.ALREADY_DONE and again.vault_version == first.vault_version
     assert world.cognitive.calls["regenerate_key"] == 1
 
 
@@ -126,16 +122,16 @@ def test_a_step_that_waits_longer_than_its_lease_keeps_its_claim(world: World) -
     contested: list[str] = []
 
     def slow_sleep(seconds: float) -> None:
-        world.clock.advance(timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS - 10))
+        world.clock.advance(timedelta(seconds=KEY_STEP_LEASE_SECONDS - 10))
         try:  # a duplicate delivery arrives while this step waits for the key to propagate
-            world.idempotency.begin(request.idempotency_key, now=world.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS)
+            world.idempotency.begin(request.idempotency_key, now=world.clock(), lease_seconds=KEY_STEP_LEASE_SECONDS)
             contested.append("taken over")
         except AlreadyInProgressError:
             contested.append("refused")
 
     world.ports.sleep = slow_sleep
     outcome = apply_key_step(world.ports, request, probe_attempts=4, probe_delay=timedelta(seconds=1))
-    assert outcome.status is StepStatus.SUCCEEDED and outcome.probe_attempts == 4
+    assert outcome.status is KeyStepStatus.SUCCEEDED and outcome.probe_attempts == 4
     assert contested == ["refused"] * 3  # 3 x 80 s waited, far past one 90 s lease
     assert world.cognitive.calls["regenerate_key"] == 1
 
@@ -147,10 +143,10 @@ def test_a_step_that_lost_its_claim_never_writes_key_vault(world: World) -> None
     version = world.seed_secret()
     request = step_request(world, version, SCHEDULED)
     world.probe.reject_next = 1
-    retry: list[StepStatus] = []
+    retry: list[KeyStepStatus] = []
 
     def stall(seconds: float) -> None:
-        world.clock.advance(timedelta(seconds=IDEMPOTENCY_LEASE_SECONDS + 1))
+        world.clock.advance(timedelta(seconds=KEY_STEP_LEASE_SECONDS + 1))
         if not retry:
             world.ports.sleep = lambda _s: None
             taken = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
@@ -159,12 +155,12 @@ def test_a_step_that_lost_its_claim_never_writes_key_vault(world: World) -> None
     world.ports.sleep = stall
     with pytest.raises(LeaseLostError):
         apply_key_step(world.ports, request, probe_attempts=3, probe_delay=timedelta(seconds=1))
-    assert retry == [StepStatus.SUCCEEDED]
+    assert retry == [KeyStepStatus.SUCCEEDED]
     assert world.cognitive.calls["regenerate_key"] == 1  # the retry used the key the stalled step made
     assert world.secrets.calls["set_secret"] == 1  # only the retry wrote
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
     again = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
-    assert again.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 1
+    assert again.status is KeyStepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 1
 
 
 def test_a_step_whose_host_died_after_regenerating_does_not_regenerate_again(world: World) -> None:
@@ -182,7 +178,7 @@ def test_a_step_whose_host_died_after_regenerating_does_not_regenerate_again(wor
     assert world.cognitive.calls["regenerate_key"] == 1 and world.secrets.calls["set_secret"] == 0
     world.ports.sleep = lambda _s: None
     outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)  # the retry
-    assert outcome.status is StepStatus.SUCCEEDED
+    assert outcome.status is KeyStepStatus.SUCCEEDED
     assert world.cognitive.calls["regenerate_key"] == 1  # the key the dead attempt made is used
     assert world.cognitive.current_key(ACCOUNT, KeySlot.KEY2) == made
     assert world.secrets.get_secret(VAULT, SECRET).value == made
@@ -207,7 +203,7 @@ def test_a_regeneration_whose_answer_died_with_its_host_is_not_repeated(world: W
     made = world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
     world.cognitive.regenerate_key = regenerate  # type: ignore[method-assign]
     outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)  # the retry
-    assert outcome.status is StepStatus.SUCCEEDED
+    assert outcome.status is KeyStepStatus.SUCCEEDED
     assert world.cognitive.regenerations == [(ACCOUNT, KeySlot.KEY2)]
     assert world.secrets.get_secret(VAULT, SECRET).value == made
 
@@ -226,7 +222,7 @@ def test_a_regeneration_that_never_reached_azure_is_sent_by_the_retry(world: Wor
         apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
     world.cognitive.regenerate_key = regenerate  # type: ignore[method-assign]
     outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
-    assert outcome.status is StepStatus.SUCCEEDED
+    assert outcome.status is KeyStepStatus.SUCCEEDED
     assert world.cognitive.regenerations == [(ACCOUNT, KeySlot.KEY2)]
     assert world.cognitive.current_key(ACCOUNT, KeySlot.KEY2) != before
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
@@ -247,7 +243,7 @@ def test_a_key_regenerated_by_someone_else_since_is_stored_not_regenerated_again
     world.ports.sleep = lambda _s: None
     outcome = apply_key_step(world.ports, request, probe_attempts=3, probe_delay=ZERO)
     # the key this step set out to replace is gone either way: the account's key is proven and stored
-    assert outcome.status is StepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 2
+    assert outcome.status is KeyStepStatus.SUCCEEDED and world.cognitive.calls["regenerate_key"] == 2
     assert world.secrets.get_secret(VAULT, SECRET).value == world.cognitive.current_key(ACCOUNT, KeySlot.KEY2)
 
 
@@ -255,7 +251,7 @@ def test_a_secret_rotated_by_someone_else_supersedes_the_step(world: World) -> N
     version = world.seed_secret()
     world.seed_secret(KeySlot.KEY2)  # someone wrote a new version meanwhile
     outcome = apply_key_step(world.ports, step_request(world, version, SCHEDULED), probe_attempts=3, probe_delay=ZERO)
-    assert outcome.status is StepStatus.SUPERSEDED
+    assert outcome.status is KeyStepStatus.SUPERSEDED
     assert world.cognitive.calls["regenerate_key"] == 0
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.policy import Policy, load_policy, parse_policy
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.policy import Policy, load_policy, plan_response
 from shared.policy.schema import ALERT_CATEGORIES, KNOWN_FINDING_KINDS
-from shared.steps import ActionKind, ApprovalRequirement
+from shared.response.steps import ActionKind, ApprovalRequirement
 
 from .conftest import ACCOUNT, DEPLOYMENT, NOW, SHIPPED_POLICY, VAULT
 

@@ -6,7 +6,7 @@ import pytest
 
 from shared.policy import Policy, is_protected, plan_response
 from shared.resource_ids import AccountId
-from shared.steps import ActionKind, ApprovalRequirement
+from shared.response.steps import ActionKind, ApprovalRequirement
 
 from .conftest import ACCOUNT, DEPLOYMENT, MINIMAL, NOW, VAULT, finding, policy_from
 

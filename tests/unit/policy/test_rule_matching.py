@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.models import FindingSource, Severity
+from shared.finding import FindingSource, Severity
 from shared.policy import plan_response
 from shared.policy.matching import first_matching_rule
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shared.models import Severity
+from shared.finding import Severity
 from shared.policy import Policy, plan_response
 from shared.policy.cli import validate_command
-from shared.steps import ActionKind, ApprovalRequirement
+from shared.response.steps import ActionKind, ApprovalRequirement
 
 from .conftest import ACCOUNT, DEPLOYMENT, NOW, SHIPPED_POLICY, finding
 

@@ -11,17 +11,20 @@ from typing import Any
 import pytest
 
 from shared.bootstrap import container, reset_container
-from shared.models import Finding, FindingSource, Severity
+from shared.finding import Finding, FindingSource, Severity
 from shared.policy import Policy, parse_policy
 from shared.ports.cognitive import AccountPatch, CognitiveTransientError, DeploymentInfo
 from shared.resource_ids import AccountId, DeploymentId
-from shared.response.ports import ResponsePorts
 from shared.storage.memory import (
     MemoryAuditStore,
     MemoryDisruptiveActionLog,
     MemoryIdempotencyStore,
+    MemoryIncidentFindingsStore,
+    MemoryOpenIncidentStore,
     MemorySnapshotStore,
 )
+from shared.usecases.incidents import IncidentDeps
+from shared.usecases.response_ports import ResponsePorts
 from tests.fakes import FakeCognitive
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,7 +67,6 @@ class Fakes:
     cognitive: FakeCognitive
     ports: ResponsePorts
     audit: MemoryAuditStore
-    policy: dict[str, Policy]
 
     def actions(self, incident_id: str) -> list[str]:
         return [r.action for r in self.audit.records(incident_id=incident_id)]
@@ -86,7 +88,6 @@ def fakes() -> Iterator[Fakes]:
         )
     )
     cognitive.calls.clear()
-    holder: dict[str, Policy] = {"policy": shipped_policy()}
     audit = MemoryAuditStore()
     ports = ResponsePorts(
         cognitive=cognitive,
@@ -94,12 +95,27 @@ def fakes() -> Iterator[Fakes]:
         breaker=MemoryDisruptiveActionLog(),
         idempotency=MemoryIdempotencyStore(),
         audit=audit,
-        policy=lambda: holder["policy"],
+        policy=shipped_policy(),
         clock=lambda: NOW,
     )
-    container().response_ports = ports
-    yield Fakes(cognitive, ports, audit, holder)
+    c = container()
+    c.response_ports = ports
+    c.incident_deps = IncidentDeps(
+        audit=audit,
+        open_incidents=MemoryOpenIncidentStore(),
+        findings=MemoryIncidentFindingsStore(),
+        clock=lambda: NOW,
+    )
+    yield Fakes(cognitive, ports, audit)
     reset_container()
+
+
+def timing_out_gate(request: Any, instance_id: str | None) -> dict[str, Any]:
+    """An approval gate nobody answers: the policy's final decision applies at the deadline
+    (``approve`` -> ``auto`` for a one-approver step; otherwise ``expired``), as the real gate
+    decides (``shared.usecases.approvals.ApprovalService.expire``)."""
+    auto = request["final_decision"] == "approve" and request["requirement"] == "one_approver"
+    return {"approved": auto, "decided_by": [], "reason": "auto" if auto else "expired"}
 
 
 def activities() -> dict[str, Any]:

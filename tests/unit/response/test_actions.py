@@ -11,12 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from shared.audit.chain import AuditEvent
+from shared.contracts.incident import ExecuteRequest
 from shared.ports.cognitive import AccountPatch, DeploymentInfo
 from shared.ports.stores import Snapshot
-from shared.response.actions import execute_step, verify_step
-from shared.response.models import ExecuteRequest
-from shared.response.ports import audit_once
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepStatus
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep, StepStatus
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.containment import execute_step, verify_step
 from tests.unit.response.conftest import ACCOUNT, GPT, NOW, Fakes
 
 INCIDENT = "inc-" + "a" * 40

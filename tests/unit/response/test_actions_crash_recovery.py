@@ -11,12 +11,12 @@ import pytest
 
 import handlers.incidents
 from shared.azure.cognitive import _call
+from shared.contracts.incident import STEP_LEASE_SECONDS, STEP_RETRY, ExecuteRequest, TriageRequest
 from shared.ports.cognitive import CognitiveError, CognitiveTransientError, DeploymentInfo, is_transient_status
-from shared.response import actions
-from shared.response.actions import LEASE_SECONDS, StepInProgressError, execute_step, verify_step
-from shared.response.models import ExecuteRequest
-from shared.response.triage import triage
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from shared.usecases import containment
+from shared.usecases.containment import StepInProgressError, execute_step, verify_step
+from shared.usecases.triage import triage
 from tests.unit.response.conftest import GPT, NOW, Fakes, Flaky, make_finding
 
 INCIDENT = "inc-" + "b" * 40
@@ -36,17 +36,17 @@ def _request(now: Any = NOW) -> ExecuteRequest:
 def test_the_retry_window_outlasts_the_lease_of_a_step_left_behind_by_a_killed_host() -> None:
     retry = handlers.incidents._RETRY
     interval_s = retry.first_retry_interval_in_milliseconds / 1000
-    spent_waiting = -(-LEASE_SECONDS // interval_s)  # attempts that find the killed attempt's claim
+    spent_waiting = -(-STEP_LEASE_SECONDS // interval_s)  # attempts that find the killed attempt's claim
     # ... and after that, still room for a run of transient failures (throttling, failed LROs).
-    assert retry.max_number_of_attempts - spent_waiting >= handlers.incidents.TRANSIENT_ATTEMPTS >= 10
+    assert retry.max_number_of_attempts - spent_waiting >= STEP_RETRY.transient_attempts >= 10
 
 
 def test_a_step_claimed_by_a_killed_attempt_is_taken_over_once_its_lease_expires(fakes: Fakes) -> None:
     key = f"response:{INCIDENT}:s1-switch-rai-policy"
-    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=LEASE_SECONDS)  # the attempt that died
+    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=STEP_LEASE_SECONDS)  # the attempt that died
     with pytest.raises(StepInProgressError):
         execute_step(fakes.ports, _request())
-    later = NOW + timedelta(seconds=LEASE_SECONDS + 1)
+    later = NOW + timedelta(seconds=STEP_LEASE_SECONDS + 1)
     fakes.ports.clock = lambda: later
     result = execute_step(fakes.ports, _request(later))
     assert result.status is StepStatus.SUCCEEDED
@@ -59,7 +59,7 @@ def test_a_completed_step_whose_audit_was_lost_is_audited_by_the_next_attempt(fa
     done = StepResult(
         step_id="s1-switch-rai-policy", action=ActionKind.SWITCH_RAI_POLICY, target=GPT, status=StepStatus.SUCCEEDED
     )
-    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=LEASE_SECONDS)
+    fakes.ports.idempotency.begin(key, now=NOW, lease_seconds=STEP_LEASE_SECONDS)
     fakes.ports.idempotency.complete(key, {"result": done.model_dump(mode="json")}, now=NOW, ttl_seconds=3600)
     assert fakes.actions(INCIDENT) == []  # the host died between completing and auditing
     assert execute_step(fakes.ports, _request()) == done
@@ -96,7 +96,7 @@ def test_a_permanent_azure_error_is_still_a_failed_result(fakes: Fakes) -> None:
 def test_verification_and_the_triage_tag_read_retry_transient_errors(
     fakes: Fakes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(actions, "TRANSIENT_READ_DELAY", 0.0)
+    monkeypatch.setattr(containment, "TRANSIENT_READ_DELAY", 0.0)
     fakes.cognitive.create_or_update_deployment(
         DeploymentInfo(id=GPT, model_name="gpt-4o", rai_policy_name="warden-strict", sku_name="Standard")
     )
@@ -105,7 +105,7 @@ def test_verification_and_the_triage_tag_read_retry_transient_errors(
     fakes.ports.cognitive = Flaky(fakes.cognitive, "get_deployment", times=2)
     assert verify_step(fakes.ports, INCIDENT, result, request.step).verified is True
     fakes.ports.cognitive = Flaky(fakes.cognitive, "get_account", times=2)
-    planned = triage(fakes.ports, make_finding(), incident_id=INCIDENT, now=NOW)
+    planned = triage(fakes.ports, TriageRequest(incident_id=INCIDENT, finding=make_finding(), now=NOW))
     assert planned.tags_error is None and any(s.action is ActionKind.SWITCH_RAI_POLICY for s in planned.plan.steps)
     fakes.ports.cognitive = Flaky(fakes.cognitive, "get_deployment", times=9)
     outcome = verify_step(fakes.ports, INCIDENT, result, request.step)
@@ -171,19 +171,28 @@ def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch
     from shared.azure.clients import AzureClients, StaticTokenCredential
     from shared.bootstrap import Container, reset_container, set_container
     from shared.settings import load_settings
-    from shared.storage.memory import MemoryAuditStore
+    from shared.storage.memory import MemoryAuditStore, MemoryIncidentFindingsStore, MemoryOpenIncidentStore
+    from shared.usecases.incidents import IncidentDeps
     from tests.unit.keys.durable_fake import user_function
 
     settings = load_settings(subscription_ids=["00000000-0000-0000-0000-0000000000c1"])
     container = Container(settings=settings, clients=AzureClients(settings, credential=StaticTokenCredential()))
-    container.audit = MemoryAuditStore()
+    audit = MemoryAuditStore()
+    container.incident_deps = IncidentDeps(
+        audit=audit, open_incidents=MemoryOpenIncidentStore(), findings=MemoryIncidentFindingsStore()
+    )
     set_container(container)
     try:
         opened = user_function(handlers.incidents.incident_opened)
-        payload = {"incident_id": INCIDENT, "finding": make_finding().model_dump(mode="json")}
+        finding = make_finding()
+        payload = {
+            "incident_id": INCIDENT,
+            "correlation_key": finding.incident_key,
+            "finding": finding.model_dump(mode="json"),
+        }
         assert opened(payload) == "opened"
         assert opened(payload) == "opened"  # the activity re-delivered after the host died
-        assert [r.action for r in container.audit.records(incident_id=INCIDENT)] == ["incident.opened"]
+        assert [r.action for r in audit.records(incident_id=INCIDENT)] == ["incident.opened"]
     finally:
         reset_container()
 
@@ -191,7 +200,7 @@ def test_an_incident_opened_again_after_a_host_crash_is_audited_once(monkeypatch
 def test_an_attempt_that_outlived_its_lease_never_overwrites_the_attempt_that_took_over(fakes: Fakes) -> None:
     from shared.ports.stores import AlreadyCompletedError, LeaseLostError
 
-    later = NOW + timedelta(seconds=LEASE_SECONDS + 5)
+    later = NOW + timedelta(seconds=STEP_LEASE_SECONDS + 5)
     taker: list[StepResult] = []
 
     class Stalling(Flaky):

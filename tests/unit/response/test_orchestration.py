@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from shared.response.orchestration import incident_orchestration, restore_orchestration
-from shared.steps import StepStatus
-from tests.unit.response.conftest import ACCOUNT, GPT, Fakes, activities, make_finding, shipped_policy
+from shared.contracts.approval import GATE_ORCHESTRATOR, ApprovalRequest
+from shared.orchestrations.incident import incident_orchestration, restore_orchestration
+from shared.response.steps import StepStatus
+from tests.unit.response.conftest import (
+    ACCOUNT,
+    GPT,
+    Fakes,
+    activities,
+    make_finding,
+    shipped_policy,
+    timing_out_gate,
+)
 from tests.unit.response.fake_context import FakeContext, drive
 
 STATUS_KEYS = {
@@ -29,17 +38,35 @@ STEP_KEYS = {"step_id", "action", "target", "approval", "status", "detail", "err
 
 
 def _context(**kw: Any) -> FakeContext:
+    """An incident whose approval gates nobody answers (``timing_out_gate``) unless a test says."""
     finding = make_finding(**kw)
-    return FakeContext(
+    context = FakeContext(
         input={"finding": finding.model_dump(mode="json"), "quiet_minutes": 5},
         activities=activities(),
         instance_id=finding.instance_id,
     )
+    context.subs[GATE_ORCHESTRATOR] = timing_out_gate
+    return context
 
 
-def _run(context: FakeContext, *, gate: bool = False) -> dict[str, Any]:
-    output: dict[str, Any] = drive(incident_orchestration, context, gate_available=gate, settle=timedelta(minutes=10))
+def _run(context: FakeContext) -> dict[str, Any]:
+    output: dict[str, Any] = drive(incident_orchestration, context, settle=timedelta(minutes=10))
     return output
+
+
+def _approved_by_bob(request: Any, instance_id: str | None) -> dict[str, Any]:
+    return {"approved": True, "decided_by": [{"approver_id": "bob", "approver_name": "Bob"}], "reason": "approved"}
+
+
+def _restore_context(incident_id: str) -> FakeContext:
+    """A restore of ``incident_id`` requested by bob, whose gates an approver approves."""
+    restore = FakeContext(
+        input={"incident_id": incident_id, "requested_by": "bob"},
+        activities=activities(),
+        instance_id=f"{incident_id}:restore",
+    )
+    restore.subs[GATE_ORCHESTRATOR] = _approved_by_bob
+    return restore
 
 
 def test_every_published_custom_status_has_the_documented_shape(fakes: Fakes) -> None:
@@ -76,23 +103,16 @@ def test_the_approval_gate_sub_orchestrator_gets_the_contract_request(fakes: Fak
             "reason": "approved",
         }
 
-    context.subs["approval_gate"] = gate
-    output = _run(context, gate=True)
+    context.subs[GATE_ORCHESTRATOR] = gate
+    output = _run(context)
     assert len(seen) == 1
-    request, instance_id = seen[0]
+    payload, instance_id = seen[0]
     assert instance_id == f"{context.instance_id}:approval:s1-switch-rai-policy"
-    assert set(request) == {
-        "incident_id",
-        "step",
-        "requirement",
-        "timeout_seconds",
-        "escalation",
-        "final_decision",
-        "owners",
-        "explanation",
-    }
-    assert request["requirement"] == "one_approver" and request["final_decision"] == "approve"
-    assert request["step"]["action"] == "switch_rai_policy" and request["owners"] == ["ai-team@contoso.com"]
+    request = ApprovalRequest.model_validate(payload)
+    assert set(payload) == set(ApprovalRequest.model_fields)  # the contract's request, whole
+    assert request.requirement == "one_approver" and request.final_decision == "approve"
+    assert request.step.action.value == "switch_rai_policy" and request.owners == ("ai-team@contoso.com",)
+    assert request.timeout_seconds == 4 * 3600 and request.incident_id == context.instance_id
     pending = next(s for s in context.statuses if s["stage"] == "awaiting_approval")["pending_approvals"]
     assert [p["step_id"] for p in pending] == ["s1-switch-rai-policy"]
     step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
@@ -102,8 +122,8 @@ def test_the_approval_gate_sub_orchestrator_gets_the_contract_request(fakes: Fak
 
 def test_a_rejected_step_is_never_executed(fakes: Fakes) -> None:
     context = _context()
-    context.subs["approval_gate"] = lambda request, iid: {"approved": False, "decided_by": [], "reason": "rejected"}
-    output = _run(context, gate=True)
+    context.subs[GATE_ORCHESTRATOR] = lambda request, iid: {"approved": False, "decided_by": [], "reason": "rejected"}
+    output = _run(context)
     step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
     assert step["status"] == "rejected"
     assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "Microsoft.DefaultV2"
@@ -112,13 +132,16 @@ def test_a_rejected_step_is_never_executed(fakes: Fakes) -> None:
     assert "approval.denied" in fakes.actions(context.instance_id)
 
 
-def test_the_fallback_decision_follows_the_policys_final_decision(fakes: Fakes) -> None:
-    fakes.policy["policy"] = shipped_policy(final_decision="deny")
+def test_a_step_nobody_approved_in_time_is_expired_and_never_executed(fakes: Fakes) -> None:
+    fakes.ports.policy = shipped_policy(final_decision="deny")
     context = _context()
     output = _run(context)
     step = next(s for s in output["steps"] if s["step_id"] == "s1-switch-rai-policy")
-    assert step["status"] == "rejected" and step["decided_by"] == ["policy (deny)"]
-    assert not [c for c in context.calls if c.kind == "sub"]
+    assert step["status"] == "expired" and step["decided_by"] == []
+    assert [c.name for c in context.calls if c.kind == "sub"] == [GATE_ORCHESTRATOR]
+    executed = [c.payload["step"]["id"] for c in context.calls if c.name == "incident_execute_step"]
+    assert "s1-switch-rai-policy" not in executed
+    assert "approval.denied" in fakes.actions(context.instance_id)
 
 
 def test_steps_on_different_resources_run_in_one_parallel_wave(fakes: Fakes) -> None:
@@ -161,9 +184,9 @@ def test_a_failed_triage_is_reported_and_the_incident_still_closes(fakes: Fakes)
 
 
 def test_dry_run_skips_the_gate_and_records_every_step_as_dry_run(fakes: Fakes) -> None:
-    fakes.policy["policy"] = shipped_policy(dry_run=True)
+    fakes.ports.policy = shipped_policy(dry_run=True)
     context = _context()
-    output = _run(context, gate=True)  # a gate exists, but a dry run asks nobody
+    output = _run(context)  # a gate exists, but a dry run asks nobody
     assert [s["status"] for s in output["steps"]] == [StepStatus.DRY_RUN.value] * 3
     assert not [c for c in context.calls if c.kind == "sub"]
     assert fakes.cognitive.calls["create_or_update_deployment"] == 0
@@ -203,18 +226,14 @@ def test_restore_reapplies_snapshots_after_approval(fakes: Fakes) -> None:
     context = _context()
     _run(context)
     assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "warden-strict"
-    restore = FakeContext(
-        input={"incident_id": context.instance_id, "requested_by": "bob"},
-        activities=activities(),
-        instance_id=f"{context.instance_id}:restore",
-    )
-    output = drive(restore_orchestration, restore, gate_available=False)
+    restore = _restore_context(context.instance_id)
+    output = drive(restore_orchestration, restore)
     assert output["status"] == "restored"
     assert [s["status"] for s in output["steps"]] == ["succeeded", "succeeded"]
     assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "Microsoft.DefaultV2"
     assert "warden-incident" not in fakes.cognitive.get_account(ACCOUNT).tags
     # Restoring again changes nothing (each restore step is idempotent).
-    again = drive(restore_orchestration, restore, gate_available=False)
+    again = drive(restore_orchestration, restore)
     assert [s["status"] for s in again["steps"]] == ["succeeded", "succeeded"]
     assert fakes.actions(context.instance_id).count("restore.succeeded") == 2
 
@@ -222,11 +241,7 @@ def test_restore_reapplies_snapshots_after_approval(fakes: Fakes) -> None:
 def test_a_restore_step_that_keeps_failing_is_reported_and_its_sibling_still_restored(fakes: Fakes) -> None:
     context = _context()
     _run(context)
-    restore = FakeContext(
-        input={"incident_id": context.instance_id, "requested_by": "bob"},
-        activities=activities(),
-        instance_id=f"{context.instance_id}:restore",
-    )
+    restore = _restore_context(context.instance_id)
     real = restore.activities["incident_restore_step"]
 
     def flaky(payload: Any) -> Any:
@@ -235,7 +250,7 @@ def test_a_restore_step_that_keeps_failing_is_reported_and_its_sibling_still_res
         return real(payload)
 
     restore.activities["incident_restore_step"] = flaky
-    output = drive(restore_orchestration, restore, gate_available=False, retry=object())
+    output = drive(restore_orchestration, restore, retry=object())
     assert output["status"] == "partial"
     steps = {s["step_id"]: s for s in output["steps"]}
     assert steps["restore-s1-switch-rai-policy"]["status"] == "failed"
@@ -250,13 +265,9 @@ def test_a_restore_step_that_keeps_failing_is_reported_and_its_sibling_still_res
 def test_restore_changes_nothing_without_approval(fakes: Fakes, outcome: str) -> None:
     context = _context()
     _run(context)
-    restore = FakeContext(
-        input={"incident_id": context.instance_id},
-        activities=activities(),
-        instance_id=f"{context.instance_id}:restore",
-    )
-    restore.subs["approval_gate"] = lambda request, iid: {"approved": False, "decided_by": [], "reason": outcome}
-    output = drive(restore_orchestration, restore, gate_available=True)
+    restore = _restore_context(context.instance_id)
+    restore.subs[GATE_ORCHESTRATOR] = lambda request, iid: {"approved": False, "decided_by": [], "reason": outcome}
+    output = drive(restore_orchestration, restore)
     assert output["status"] == "rejected"
     assert {s["status"] for s in output["steps"]} == {outcome}
     assert fakes.cognitive.get_deployment(GPT).rai_policy_name == "warden-strict"

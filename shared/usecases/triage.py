@@ -9,18 +9,22 @@ Warden cannot rule out that the resource is protected: every changing step is th
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import timedelta
 
 from shared.audit.chain import AuditEvent
-from shared.models import Finding
+from shared.contracts.approval import ApprovalSettings
+from shared.contracts.incident import TriageRequest, TriageResult
 from shared.policy import Policy, ResponsePlan, SkippedStep, plan_response
 from shared.ports.cognitive import CognitiveError
-from shared.response.actions import read_with_retry
-from shared.response.models import ApprovalSettings, TriageResult
-from shared.response.ports import ResponsePorts, audit_once
-from shared.steps import ActionKind
+from shared.response.steps import ActionKind
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.containment import read_with_retry
+from shared.usecases.response_ports import ResponsePorts
 
 __all__ = ["BREAKER_WINDOW", "approval_settings", "triage"]
+
+_log = logging.getLogger("warden.incidents")
 
 BREAKER_WINDOW = timedelta(hours=1)
 
@@ -28,13 +32,15 @@ BREAKER_WINDOW = timedelta(hours=1)
 def approval_settings(policy: Policy) -> ApprovalSettings:
     """The policy's approval settings as the approval gate's request carries them."""
     approvals = policy.approvals
-    return ApprovalSettings(
-        timeout_seconds=int(approvals.timeout.total_seconds()),
-        escalation=tuple(
-            {"approvers": list(level.approvers), "wait_seconds": int(level.wait.total_seconds())}
-            for level in approvals.escalation
-        ),
-        final_decision=approvals.final_decision,
+    return ApprovalSettings.model_validate(
+        {
+            "timeout_seconds": int(approvals.timeout.total_seconds()),
+            "escalation": [
+                {"approvers": list(level.approvers), "wait_seconds": int(level.wait.total_seconds())}
+                for level in approvals.escalation
+            ],
+            "final_decision": approvals.final_decision,
+        }
     )
 
 
@@ -55,13 +61,13 @@ def _unverifiable(plan: ResponsePlan, error: str) -> ResponsePlan:
     )
 
 
-def triage(ports: ResponsePorts, finding: Finding, *, incident_id: str, now: datetime) -> TriageResult:
-    """Plan the response to ``finding`` and audit the decision (once per incident).
+def triage(ports: ResponsePorts, request: TriageRequest) -> TriageResult:
+    """Plan the response to the incident's first finding and audit the decision (once per incident).
 
-    Requires ``Microsoft.CognitiveServices/accounts/read`` (tags) and Table Storage. Raises
-    ``PolicyError`` when the policy file is invalid (the activity fails; fix the policy).
+    Requires ``Microsoft.CognitiveServices/accounts/read`` (tags) and Table Storage.
     """
-    policy = ports.policy()
+    finding, incident_id, now = request.finding, request.incident_id, request.now
+    policy = ports.policy
     tags: dict[str, str] = {}
     tags_error: str | None = None
     account = finding.account
@@ -110,6 +116,7 @@ def triage(ports: ResponsePorts, finding: Finding, *, incident_id: str, now: dat
             ),
             f"step.skipped:{skipped.id}",
         )
+    _log.info("triage: %s", plan.explanation)
     return TriageResult(
         plan=plan, approvals=approval_settings(policy), recent_disruptive_actions=recent, tags_error=tags_error
     )

@@ -1,8 +1,9 @@
 """Containment actions: one idempotent function per step, each snapshotting before it changes.
 
-``execute_step`` is what the ``incident_execute_step`` activity calls. For every step it:
+``execute_step`` is what the ``incident_execute_step`` activity calls; ``verify_changes`` is
+``incident_verify``; ``record_result`` is ``incident_record_result``. For every step it:
 
-1. claims the idempotency key ``response:{incident}:{step}`` (INPROGRESS -> COMPLETED): a
+1. claims the step ``response:{incident}:{step}`` (``shared.usecases.claimed_step``): a
    completed step returns its recorded result, a step running elsewhere raises
    ``StepInProgressError`` (the orchestrator's retry tries again later);
 2. honours the guards at execution time: global dry run (``DRY_RUN``, nothing changed),
@@ -24,10 +25,10 @@ runs the step again; every action re-reads the state first, so a re-run after a 
 attempt is a ``NO_OP`` — except on a deployment left ``Failed`` by the earlier write, which is
 written again.
 
-The idempotency claim's lease (``LEASE_SECONDS``) is short on purpose: an attempt killed with
-its host leaves the claim behind, and the re-delivered or retried activity must be able to take
-it over within the orchestrator's retry window (``handlers.incidents``: 19 attempts 5 s apart),
-or the step would be lost as "running elsewhere". Durable runs one attempt of an activity at a
+The claim's lease (``shared.contracts.incident.STEP_LEASE_SECONDS``) is short on purpose: an
+attempt killed with its host leaves the claim behind, and the re-delivered or retried activity
+must be able to take it over within the orchestrator's retry window (``STEP_RETRY``: 19 attempts
+5 s apart), or the step would be lost as "running elsewhere". Durable runs one attempt of an activity at a
 time, so the lease only guards against a duplicate delivery while an attempt is alive; every
 action is idempotent by desired state, so even that costs at most one identical write. The
 claim's owner token goes with ``complete`` and ``release``: an attempt that outlived its lease
@@ -50,6 +51,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from shared.audit.chain import AuditEvent
+from shared.contracts.incident import (
+    ExecuteRequest,
+    RecordResultRequest,
+    VerifyOutcome,
+    VerifyRequest,
+)
 from shared.policy import is_protected
 from shared.ports.cognitive import (
     AccountInfo,
@@ -59,12 +66,13 @@ from shared.ports.cognitive import (
     CognitiveTransientError,
     DeploymentInfo,
 )
-from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError, Snapshot, StorageError
+from shared.ports.stores import Snapshot, StorageError
 from shared.resource_ids import AccountId, DeploymentId
-from shared.response.models import ExecuteRequest, VerifyOutcome
-from shared.response.ports import ResponsePorts, audit_once
-from shared.response.rai import KNOWN_RAI_POLICIES, rai_policy_definition
-from shared.steps import ActionKind, ResponseStep, StepResult, StepStatus
+from shared.response.steps import ActionKind, ResponseStep, StepResult, StepStatus
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.claimed_step import StepInProgressError, run_step
+from shared.usecases.rai_policies import KNOWN_RAI_POLICIES, rai_policy_definition
+from shared.usecases.response_ports import ResponsePorts
 
 __all__ = [
     "INCIDENT_TAG",
@@ -73,6 +81,8 @@ __all__ = [
     "deployment_to_dict",
     "execute_step",
     "read_with_retry",
+    "record_result",
+    "verify_changes",
     "verify_step",
 ]
 
@@ -82,9 +92,6 @@ T = TypeVar("T")
 
 INCIDENT_TAG = "warden-incident"
 """Tag set by tag_resource steps: the incident that changed the resource."""
-LEASE_SECONDS = 30
-"""How long a claim on a step holds before another attempt may take it over (see the docstring)."""
-RESULT_TTL_SECONDS = 90 * 86_400
 
 
 _SETTLED = frozenset({"", "succeeded", "failed", "canceled"})
@@ -121,10 +128,6 @@ def _model_label(model: DeploymentInfo | dict[str, Any]) -> str:
     if isinstance(model, DeploymentInfo):
         return f"{model.model_format or 'OpenAI'}/{model.model_name}@{model.model_version or '-'}"
     return f"{model.get('format') or 'OpenAI'}/{model['name']}@{model.get('version') or '-'}"
-
-
-class StepInProgressError(RuntimeError):
-    """The step is being executed by another activity run (its lease has not expired)."""
 
 
 def deployment_to_dict(info: DeploymentInfo) -> dict[str, Any]:
@@ -223,7 +226,7 @@ class _Executor:
             return _result(step, StepStatus.SKIPPED, f"{step.action.value} acts on AI accounts, not {step.target}")
         account = self.ports.cognitive.get_account(self.account_id)
         _require_settled(f"account {self.account_id}", account.provisioning_state)
-        protected = is_protected(self.ports.policy(), step.target, account.tags)
+        protected = is_protected(self.ports.policy, step.target, account.tags)
         if protected:
             return _result(
                 step, StepStatus.SKIPPED, f"protected resource ({protected}); Warden never changes it", before=None
@@ -430,6 +433,20 @@ def _audit_result(ports: ResponsePorts, request: ExecuteRequest, result: StepRes
     )
 
 
+def _attempt(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
+    """One attempt at the step: an Azure failure is a ``FAILED`` result; a transient one raises."""
+    try:
+        return _Executor(ports, request).run()
+    except CognitiveTransientError:
+        raise  # the claim is released; the orchestrator's retry runs the step again
+    except CognitiveError as exc:
+        return _result(request.step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
+    except StorageError as exc:
+        return _result(
+            request.step, StepStatus.FAILED, "nothing changed: the snapshot could not be stored", error=str(exc)[:2000]
+        )
+
+
 def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
     """Execute one planned step once (see the module docstring). A permanent Azure failure is
     a ``FAILED`` result; raises ``CognitiveTransientError`` for a transient one (nothing is
@@ -437,42 +454,18 @@ def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
     the step and ``StorageError`` when the idempotency store itself fails."""
     key = f"response:{request.incident_id}:{request.step.id}"
     now = ports.clock()
-    try:
-        claim = ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
-    except AlreadyCompletedError as done:
-        result = StepResult.model_validate(done.result["result"])
+    claimed = run_step(
+        ports.idempotency,
+        key,
+        lambda: _attempt(ports, request),
+        clock=ports.clock,
+        busy=f"step {request.step.id} of {request.incident_id} is running elsewhere",
+    )
+    result = claimed.result
+    if not claimed.fresh:
         # The attempt that completed the step may have died before auditing it; once only.
         _audit_result(ports, request, result)
         return result
-    except AlreadyInProgressError as busy:
-        raise StepInProgressError(f"step {request.step.id} of {request.incident_id} is running elsewhere") from busy
-    try:
-        try:
-            result = _Executor(ports, request).run()
-        except CognitiveTransientError:
-            raise  # released below; the orchestrator's retry runs the step again
-        except CognitiveError as exc:
-            result = _result(request.step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
-        except StorageError as exc:
-            result = _result(
-                request.step,
-                StepStatus.FAILED,
-                "nothing changed: the snapshot could not be stored",
-                error=str(exc)[:2000],
-            )
-    except BaseException:
-        ports.idempotency.release(key, owner=claim.owner)  # never a claim another attempt took over
-        raise
-    if result.status is StepStatus.FAILED:
-        ports.idempotency.release(key, owner=claim.owner)  # a re-run may try again
-    else:
-        ports.idempotency.complete(
-            key,
-            {"result": result.model_dump(mode="json")},
-            now=ports.clock(),
-            ttl_seconds=RESULT_TTL_SECONDS,
-            owner=claim.owner,
-        )
     if result.status is StepStatus.SUCCEEDED and result.action.disruptive:
         ports.breaker.record(
             key, at=now, incident_id=request.incident_id, action=result.action.value, target=str(result.target)
@@ -482,9 +475,10 @@ def execute_step(ports: ResponsePorts, request: ExecuteRequest) -> StepResult:
     return result
 
 
-def record_result(ports: ResponsePorts, request: ExecuteRequest, result: StepResult) -> StepResult:
+def record_result(ports: ResponsePorts, request: RecordResultRequest) -> StepResult:
     """Audit a step run elsewhere (an emergency rotation sub-orchestration) and count it for
     the circuit breaker. Idempotent."""
+    result = request.result
     if result.status is StepStatus.SUCCEEDED and result.action.disruptive:
         ports.breaker.record(
             f"response:{request.incident_id}:{result.step_id}",
@@ -493,7 +487,7 @@ def record_result(ports: ResponsePorts, request: ExecuteRequest, result: StepRes
             action=result.action.value,
             target=str(result.target),
         )
-    _audit_result(ports, request, result)
+    _audit_result(ports, ExecuteRequest(incident_id=request.incident_id, step=request.step, now=request.now), result)
     return result
 
 
@@ -568,3 +562,24 @@ def _verify_once(ports: ResponsePorts, incident_id: str, result: StepResult, ste
     except CognitiveError as exc:
         return VerifyOutcome(step_id=step.id, verified=False, detail=f"could not re-read: {exc}"[:2000])
     return VerifyOutcome(step_id=step.id, verified=True, detail="nothing to re-read for this action")
+
+
+def verify_changes(ports: ResponsePorts, request: VerifyRequest) -> list[VerifyOutcome]:
+    """Re-read every changed resource and say whether each step's desired state holds; audits the
+    verdict once (``incident.verified`` / ``incident.verify_failed``). Requires the read
+    permissions of the actions (``accounts/read``, ``accounts/deployments/read``)."""
+    outcomes = [verify_step(ports, request.incident_id, item.result, item.step) for item in request.items]
+    verified = all(o.verified for o in outcomes)
+    audit_once(
+        ports.audit,
+        AuditEvent(
+            at=ports.clock(),
+            actor="warden",
+            action="incident.verified" if verified else "incident.verify_failed",
+            incident_id=request.incident_id,
+            reason="every change re-read and found in place" if verified else "a change was not found in place",
+            details={"outcomes": [o.model_dump(mode="json") for o in outcomes[:30]]},
+        ),
+        "incident.verified",
+    )
+    return outcomes

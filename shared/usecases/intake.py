@@ -1,22 +1,21 @@
 """Intake: one finding in, exactly one incident affected.
 
 Every incident-opening finding source (Event Grid, Event Hub, the SecurityAlert poller, the
-anomaly detectors) calls ``ingest``. Key hygiene does not yet: the key scan and Key Vault events
-start rotations directly (``handlers.keys``), each rotation deduplicated by its instance id and
-audited, and the scan's findings are logged (docs/policy.md, "Key hygiene findings"). It
-guarantees:
+anomaly detectors, resource events) calls ``ingest``. Key hygiene does not yet: the key scan and
+Key Vault events start rotations directly (``shared.usecases.key_hygiene``), each rotation
+deduplicated by its instance id and audited, and the scan's findings are logged (docs/policy.md,
+"Key hygiene findings"). It guarantees:
 
 - **once per finding**: an idempotency record keyed by the finding's dedupe key (for a
   Defender alert, its SystemAlertId) makes a redelivered or cross-path duplicate a no-op;
 - **one open incident per resource**: the first finding on a resource claims the resource
   (conditional insert) and starts an incident whose instance id derives from that finding;
-  later findings on the same resource join it (``raise_event``) and are recorded in the
-  incident's findings table — a storm of alerts yields one incident that records them all;
+  later findings on the same resource join it: they are recorded in the incident's findings
+  table, which the incident counts — a storm of alerts yields one incident that records them all;
 - **a stale claim is healed**: if the claimed incident has already finished, the claim is
   released and a new incident opens.
 
-The durable client is behind the ``IncidentStarter`` port (implemented in ``handlers/``),
-so this module stays free of ``azure.functions``.
+The Durable client is behind the ``Orchestrations`` port (``shared.ports.durable``).
 """
 
 from __future__ import annotations
@@ -26,10 +25,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
-from shared.models import Finding
+from shared.contracts.incident import INCIDENT_ORCHESTRATOR, IncidentInput
+from shared.finding import Finding
 from shared.observability import log_context
+from shared.ports.durable import FINISHED, Orchestrations
 from shared.ports.stores import (
     AlreadyCompletedError,
     AlreadyInProgressError,
@@ -39,7 +39,6 @@ from shared.ports.stores import (
 )
 
 __all__ = [
-    "IncidentStarter",
     "IngestResult",
     "IngestStatus",
     "IntakeDeps",
@@ -63,23 +62,11 @@ class IntakeError(RuntimeError):
 
 
 class JoinOutcome(StrEnum):
-    """What happened when a finding was sent to an open incident."""
+    """Whether the incident holding a resource can take a new finding."""
 
     DELIVERED = "delivered"
     FINISHED = "finished"  # the incident completed, failed or was terminated (HTTP 410)
     NOT_STARTED = "not_started"  # claimed but not created yet (HTTP 404): another intake is starting it
-
-
-class IncidentStarter(Protocol):
-    """Starts incident orchestrations and tells running ones about new findings."""
-
-    async def start(self, instance_id: str, finding: Finding) -> None:
-        """Start the incident orchestration ``instance_id`` for its first ``finding``."""
-        ...
-
-    async def notify_joined(self, instance_id: str, finding: Finding) -> JoinOutcome:
-        """Tell a running incident that ``finding`` joined it."""
-        ...
 
 
 class IngestStatus(StrEnum):
@@ -97,16 +84,20 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True)
 class IntakeDeps:
+    """What routing a finding needs (``shared.bootstrap.Container.intake_deps``)."""
+
     seen: IdempotencyStore
     open_incidents: OpenIncidentStore
     findings: IncidentFindingsStore
-    starter: IncidentStarter
+    orchestrations: Orchestrations
+    quiet_minutes: int = 30
+    """The quiet period each new incident waits for more findings before it closes."""
 
 
 async def ingest(finding: Finding, deps: IntakeDeps, *, now: datetime) -> IngestResult:
     """Route ``finding`` to a new or open incident, exactly once.
 
-    Raises ``IntakeError`` (or the store's/starter's error) when routing failed; the
+    Raises ``IntakeError`` (or the store's or the Durable client's error) when routing failed; the
     idempotency record is released first so a retry of the delivery can succeed.
     """
     seen_key = "finding:" + finding.dedupe_key
@@ -144,13 +135,16 @@ async def _route(finding: Finding, deps: IntakeDeps, *, now: datetime) -> Ingest
         holder = deps.open_incidents.claim(correlation, candidate, now=now)
         if holder is None:
             deps.findings.add(candidate, finding, now=now)
+            started = IncidentInput(finding=finding, quiet_minutes=deps.quiet_minutes)
             try:
-                await deps.starter.start(candidate, finding)
+                await deps.orchestrations.start(
+                    INCIDENT_ORCHESTRATOR, candidate, started.model_dump(mode="json", exclude_none=True)
+                )
             except BaseException:
                 deps.open_incidents.release(correlation, candidate)
                 raise
             return IngestResult(IngestStatus.OPENED, candidate, finding.dedupe_key)
-        outcome = await _notify(deps.starter, holder, finding)
+        outcome = await _join(deps.orchestrations, holder)
         if outcome is JoinOutcome.DELIVERED:
             deps.findings.add(holder, finding, now=now)
             return IngestResult(IngestStatus.JOINED, holder, finding.dedupe_key)
@@ -159,11 +153,12 @@ async def _route(finding: Finding, deps: IntakeDeps, *, now: datetime) -> Ingest
     raise IntakeError(f"could not route finding {finding.dedupe_key!r} after {_MAX_ROUTE_ATTEMPTS} attempts")
 
 
-async def _notify(starter: IncidentStarter, holder: str, finding: Finding) -> JoinOutcome:
-    """Deliver to ``holder``, waiting briefly while a concurrent intake is still starting it."""
+async def _join(orchestrations: Orchestrations, holder: str) -> JoinOutcome:
+    """Whether ``holder`` can take the finding, waiting briefly while a concurrent intake is still
+    starting it (the durable API answers 404 until the instance exists)."""
     for attempt in range(_NOT_STARTED_RETRIES):
-        outcome = await starter.notify_joined(holder, finding)
-        if outcome is not JoinOutcome.NOT_STARTED:
-            return outcome
+        status = await orchestrations.status(holder)
+        if status is not None:
+            return JoinOutcome.FINISHED if status.runtime_status in FINISHED else JoinOutcome.DELIVERED
         await asyncio.sleep(min(1.0, _NOT_STARTED_BACKOFF_S * 2**attempt))
     raise IntakeError(f"incident {holder!r} was claimed but never started; the source should retry")

@@ -26,7 +26,7 @@ from typing import Literal
 
 from shared.anomalies.allowlist import unapproved_deployment_finding
 from shared.anomalies.posture import account_posture_findings, defender_finding, diagnostics_finding
-from shared.models import Finding, FindingSource
+from shared.finding import Finding, FindingSource
 from shared.policy.matching import first_matching_rule
 from shared.policy.schema import Policy
 from shared.ports.cognitive import CognitiveError, CognitivePort

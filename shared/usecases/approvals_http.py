@@ -1,5 +1,6 @@
 """The approvals HTTP API and page, independent of ``azure.functions`` (``handlers/approvals.py``
-adapts requests and responses). Documented in ``docs/openapi.yaml``.
+adapts requests and responses; ``dispatch`` is its one entry point). Documented in
+``docs/openapi.yaml``.
 
 Every route validates the App Service Authentication principal itself (401 when missing or
 malformed), requires the approver role (403), and answers with the page's security headers.
@@ -13,21 +14,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from shared.approvals import page
 from shared.approvals.links import LinkError, verify_link
-from shared.approvals.models import ApprovalRecord, RecordedDecision, event_name
-from shared.approvals.ports import ApprovalsDeps
 from shared.approvals.principal import Principal, PrincipalError, parse_principal
+from shared.approvals.records import ApprovalRecord, RecordedDecision
 from shared.approvals.rules import DecisionRefusedError, require_approver
-from shared.approvals.service import NotFoundError
+from shared.contracts.approval import decision_event_name
+from shared.ports.durable import Orchestrations
 from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError
+from shared.usecases.approvals import ApprovalsDeps, NotFoundError
 
-__all__ = ["ApiRequest", "ApiResponse", "Signal", "StatusLookup", "dispatch"]
+__all__ = ["ApiRequest", "ApiResponse", "dispatch"]
 
 _log = logging.getLogger("warden.approvals.api")
 MAX_BODY = 16_384
@@ -36,9 +38,6 @@ PAGE_DECIDE_PATH = "/api/approvals/page/decide"
 LINK_PATH = "/api/approvals/link"
 _DECISION_FIELDS = {"decision", "justification"}
 _LINK_TTL_AFTER_USE = 30 * 86_400
-
-Signal = Callable[[str, str, dict[str, Any]], Awaitable[None]]
-StatusLookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 @dataclass(frozen=True)
@@ -140,18 +139,21 @@ async def show_step(deps: ApprovalsDeps, request: ApiRequest, incident_id: str, 
 
 
 async def show_incident(
-    deps: ApprovalsDeps, request: ApiRequest, incident_id: str, status: StatusLookup | None
+    deps: ApprovalsDeps, request: ApiRequest, incident_id: str, orchestrations: Orchestrations | None
 ) -> ApiResponse:
     principal = _approver(deps, request)
     if isinstance(principal, ApiResponse):
         return principal
     records = deps.service.for_incident(principal, incident_id)
     runtime: dict[str, Any] | None = None
-    if status is not None:
+    if orchestrations is not None:
         try:
-            runtime = await status(incident_id)
+            found = await orchestrations.status(incident_id)
         except Exception as exc:  # the orchestration may be gone; the records still answer
             _log.warning("no orchestration status for incident %s: %s", incident_id, type(exc).__name__)
+            found = None
+        if found is not None:
+            runtime = {"runtime_status": found.runtime_status, "custom_status": found.custom_status}
     if not records and runtime is None:
         return _error(404, "not_found", f"no incident {incident_id!r} (no approvals and no orchestration)")
     evidence = next((r.evidence for r in records if r.evidence), {})
@@ -209,7 +211,7 @@ async def _decide(
     approve: bool,
     justification: str,
     channel: str,
-    signal: Signal | None,
+    orchestrations: Orchestrations | None,
 ) -> tuple[ApprovalRecord, RecordedDecision]:
     record, decision = deps.service.decide(
         principal,
@@ -219,11 +221,11 @@ async def _decide(
         justification=justification,
         channel=channel,
     )
-    if signal is not None:
+    if orchestrations is not None:
         try:
-            await signal(
+            await orchestrations.raise_event(
                 record.instance_id,
-                event_name(decision.index),
+                decision_event_name(decision.index),
                 {"decision_id": decision.decision_id, "index": decision.index},
             )
         except Exception as exc:  # recorded anyway; the gate reads the record at its next timer
@@ -253,7 +255,7 @@ async def decide_json(
     request: ApiRequest,
     incident_id: str,
     step_id: str,
-    signal: Signal | None,
+    orchestrations: Orchestrations | None,
     *,
     channel: str = "api",
 ) -> ApiResponse:
@@ -280,7 +282,7 @@ async def decide_json(
             approve=approve,
             justification=justification,
             channel="cli" if via == "cli" else "api",
-            signal=signal,
+            orchestrations=orchestrations,
         )
     except NotFoundError as exc:
         return _error(404, "not_found", str(exc))
@@ -346,7 +348,7 @@ def _form_guard(deps: ApprovalsDeps, request: ApiRequest, principal: Principal) 
     return form, ""
 
 
-async def page_post(deps: ApprovalsDeps, request: ApiRequest, signal: Signal | None) -> ApiResponse:
+async def page_post(deps: ApprovalsDeps, request: ApiRequest, orchestrations: Orchestrations | None) -> ApiResponse:
     principal = _page_approver(deps, request)
     if isinstance(principal, ApiResponse):
         return principal
@@ -365,7 +367,7 @@ async def page_post(deps: ApprovalsDeps, request: ApiRequest, signal: Signal | N
             approve=decision == "approve",
             justification=form.get("justification", ""),
             channel="page",
-            signal=signal,
+            orchestrations=orchestrations,
         )
     except NotFoundError as exc:
         return await page_get(deps, request, str(exc), 404)
@@ -407,7 +409,7 @@ async def link_get(deps: ApprovalsDeps, request: ApiRequest) -> ApiResponse:
     return _html(200, page.render_confirm(principal, record, claims, csrf=csrf, token=token, action=LINK_PATH))
 
 
-async def link_post(deps: ApprovalsDeps, request: ApiRequest, signal: Signal | None) -> ApiResponse:
+async def link_post(deps: ApprovalsDeps, request: ApiRequest, orchestrations: Orchestrations | None) -> ApiResponse:
     principal = _page_principal(request)
     if isinstance(principal, ApiResponse):
         return principal
@@ -435,7 +437,7 @@ async def link_post(deps: ApprovalsDeps, request: ApiRequest, signal: Signal | N
                 approve=claims.approve,
                 justification=form.get("justification", ""),
                 channel="link",
-                signal=signal,
+                orchestrations=orchestrations,
             )
         except Exception:
             deps.idempotency.release(claims.use_key)  # a refused or failed decision must not burn the link
@@ -462,10 +464,12 @@ async def dispatch(
     request: ApiRequest,
     *,
     params: Mapping[str, str] | None = None,
-    signal: Signal | None = None,
-    status: StatusLookup | None = None,
+    orchestrations: Orchestrations | None = None,
 ) -> ApiResponse:
-    """Run one route by name (the handlers' single entry point); unexpected errors become 500."""
+    """Run one route by name (the handlers' single entry point); unexpected errors become 500.
+
+    ``orchestrations`` (the Durable client) wakes the gate after a decision and reads an
+    incident's status; routes that only read records need none."""
     p = dict(params or {})
     try:
         if route == "list":
@@ -473,18 +477,18 @@ async def dispatch(
         if route == "show":
             return await show_step(deps, request, p["incident_id"], p["step_id"])
         if route == "incident":
-            return await show_incident(deps, request, p["incident_id"], status)
+            return await show_incident(deps, request, p["incident_id"], orchestrations)
         if route == "decide":
-            return await decide_json(deps, request, p["incident_id"], p["step_id"], signal)
+            return await decide_json(deps, request, p["incident_id"], p["step_id"], orchestrations)
         if route == "page":
             return await page_get(deps, request)
         if route == "page_decide":
-            return await page_post(deps, request, signal)
+            return await page_post(deps, request, orchestrations)
         if route == "link":
             return (
                 await link_get(deps, request)
                 if request.method.upper() == "GET"
-                else await link_post(deps, request, signal)
+                else await link_post(deps, request, orchestrations)
             )
     except Exception:
         _log.exception("approvals route %s failed", route)

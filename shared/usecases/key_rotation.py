@@ -1,12 +1,12 @@
-"""The I/O around the pure key code: scan the estate, read and rotate one secret, classify events.
+"""Zero-downtime key rotation against Azure: read and locate the secret, apply one key step, and
+the emergency rotation's policy and record (the key activities of ``shared.contracts.rotation``).
 
 Each function takes a ``KeysPorts`` bundle (real adapters in Azure, fakes in unit tests, real
 adapters over the emulator in functional tests) and does as few calls as it can:
 
-- ``run_key_scan``: ceil(N/1000) Resource Graph pages + 1 Log Analytics query + 1 listing per vault.
 - ``read_rotation_state``: 1 secret read (value discarded).
+- ``locate_account_secret``: 1 listing per vault until found, then 1 secret read.
 - ``apply_key_step``: get account, [list keys], regenerate or list keys, probe, [read + write secret].
-- ``classify_key_vault_event``: 1 secret read for a rotation-triggering event, none otherwise.
 
 Key values exist only inside ``apply_key_step`` (local variables, registered with the log
 redactor by the adapters) and are never returned.
@@ -17,23 +17,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from shared.keys.activity import parse_key_operations
-from shared.keys.events import EventEnvelope, KeyVaultEventError, KeyVaultObjectData, parse_envelope
-from shared.keys.policy import KeyPolicy
-from shared.keys.rotation import (
-    RotationRequest,
+from shared.audit.chain import AuditEvent
+from shared.contracts.rotation import (
+    KEY_STEP_LEASE_SECONDS,
+    EmergencyPolicy,
+    EmergencyRotationRequest,
+    KeyStepOutcome,
+    KeyStepRequest,
+    KeyStepStatus,
+    RotationResult,
     RotationState,
-    StepOutcome,
-    StepRequest,
-    StepStatus,
-    expiry_for,
 )
-from shared.keys.scan import KeyScanInput, KeyScanResult, scan_keys
+from shared.keys.config import KeysConfig
+from shared.keys.rotation import expiry_for
 from shared.keys.slots import KeySlot
 from shared.keys.tags import (
     CREDENTIAL_ID,
@@ -44,10 +45,12 @@ from shared.keys.tags import (
     find_tag,
     parse_dual_credential_tags,
 )
+from shared.observability import log_context
 from shared.ports.cognitive import CognitivePort
 from shared.ports.inventory import InventoryPort
 from shared.ports.logs import LogsPort
-from shared.ports.secrets import SecretMeta, SecretNotFoundError, SecretsPort
+from shared.ports.probe import KeyProbe, KeyRejectedError
+from shared.ports.secrets import SecretsPort
 from shared.ports.stores import (
     AlreadyCompletedError,
     AlreadyInProgressError,
@@ -56,43 +59,27 @@ from shared.ports.stores import (
     QuarantineStore,
 )
 from shared.resource_ids import AccountId
-from shared.storage.memory import MemoryAuditStore
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.claimed_step import Claim, run_claimed
 
 __all__ = [
-    "IDEMPOTENCY_LEASE_SECONDS",
     "IDEMPOTENCY_TTL_SECONDS",
-    "EventDecision",
     "KeyNotProvenError",
-    "KeyProbe",
     "KeysPorts",
     "RotationError",
     "apply_key_step",
-    "classify_key_vault_event",
+    "emergency_policy",
     "locate_account_secret",
+    "locate_secret",
     "read_rotation_state",
-    "rotation_request_for",
-    "run_key_scan",
+    "record_rotation",
 ]
 
 _log = logging.getLogger("warden.keys")
 _audit = logging.getLogger("warden.audit.keys")
 
-IDEMPOTENCY_LEASE_SECONDS = 90
-"""The claim a key step holds on its (rotation, step): short, so a host that dies inside the step
-frees it within 90 s, and renewed while the step waits (each probe pause), just before
-regenerating and just before the Key Vault write, so a step that lost its claim (it stalled past
-the lease and a retry took the step over) stops before it changes anything."""
 IDEMPOTENCY_TTL_SECONDS = 90 * 86_400
 _CONVENTION_TAGS = {CREDENTIAL_ID.lower(), PROVIDER_ADDRESS.lower(), VALIDITY_PERIOD_DAYS.lower(), ROTATION_ID.lower()}
-
-
-class KeyProbe(Protocol):
-    """Proves a key works on an account's data plane (``shared.azure.dataplane.DataPlaneProbe``).
-
-    ``check_key`` returns when the key is accepted and raises ``KeyRejectedError`` on 401/403.
-    """
-
-    def check_key(self, endpoint: str, key: str, *, timeout: float = 10.0) -> None: ...
 
 
 class RotationError(RuntimeError):
@@ -114,76 +101,9 @@ class KeysPorts:
     probe: KeyProbe
     idempotency: IdempotencyStore
     quarantine: QuarantineStore
-    audit: AuditStore = field(default_factory=MemoryAuditStore)
+    audit: AuditStore
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     sleep: Callable[[float], None] = field(default=time.sleep)
-
-
-# --------------------------------------------------------------------------------------------
-# scan
-# --------------------------------------------------------------------------------------------
-def run_key_scan(
-    ports: KeysPorts,
-    *,
-    subscriptions: Sequence[str],
-    vaults: Sequence[str],
-    window: timedelta,
-    policy: KeyPolicy,
-    warden_principal_id: str | None,
-) -> KeyScanResult:
-    """Inventory + one AzureActivity query + one listing per vault, then the pure scan.
-
-    Raises the ports' errors (``InventoryError``, ``LogQueryError``, ``VaultError``) when a source
-    cannot be read: a scan on partial data would report keys as unmanaged or old by mistake.
-    """
-    now = ports.clock()
-    accounts = list(ports.inventory.list_ai_accounts(subscriptions, policy.kinds))
-    since = now - window
-    rows = ports.logs.run("key_operations", timespan=(since, now), since=since)
-    operations, problems = parse_key_operations(rows)
-    secrets: list[SecretMeta] = []
-    for vault in vaults:
-        secrets.extend(ports.secrets.list_properties(vault))
-    result = scan_keys(
-        KeyScanInput(
-            accounts=accounts,
-            operations=operations,
-            secrets=secrets,
-            vaults=tuple(vaults),
-            now=now,
-            window=window,
-            policy=policy,
-            warden_principal_id=warden_principal_id,
-        )
-    )
-    result.problems[:0] = problems
-    return result
-
-
-def rotation_request_for(
-    ports: KeysPorts,
-    *,
-    account: AccountId,
-    vault_url: str,
-    secret_name: str,
-    reason: str,
-    source: str,
-    policy: KeyPolicy,
-) -> RotationRequest:
-    """A scheduled-rotation request for the secret's CURRENT version (1 secret read)."""
-    current = ports.secrets.get_secret(vault_url, secret_name)
-    if current.meta.version is None:
-        raise RotationError(f"secret {secret_name!r} in {vault_url} has no version")
-    return RotationRequest(
-        account_id=account,
-        vault_url=vault_url,
-        secret_name=secret_name,
-        secret_version=current.meta.version,
-        reason=reason,
-        source=source,
-        grace_seconds=int(policy.grace_period.total_seconds()),
-        validity_days=policy.validity_days,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,8 +153,8 @@ def locate_account_secret(
 
 
 def apply_key_step(
-    ports: KeysPorts, request: StepRequest, *, probe_attempts: int, probe_delay: timedelta
-) -> StepOutcome:
+    ports: KeysPorts, request: KeyStepRequest, *, probe_attempts: int, probe_delay: timedelta
+) -> KeyStepOutcome:
     """Run one key step exactly once per (rotation, step), guarded by the idempotency store.
 
     Order, never changed: [read the secret and check its version] -> regenerate (or read) the
@@ -252,32 +172,29 @@ def apply_key_step(
     holds the step, and ``LeaseLostError`` when another execution took the step over from this
     one (nothing written; Durable retries the activity, which then finds the other's outcome).
     """
-    key = request.idempotency_key
-    try:
-        claim = ports.idempotency.begin(key, now=ports.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS)
-    except AlreadyCompletedError as done:
-        previous = StepOutcome.model_validate(done.result)
+
+    def run(claim: Claim) -> KeyStepOutcome:
+        lease = _Lease(claim, ports.sleep)
+        return _apply(ports, request, lease, probe_attempts=probe_attempts, probe_delay=probe_delay)
+
+    claimed = run_claimed(
+        ports.idempotency,
+        request.idempotency_key,
+        run,
+        clock=ports.clock,
+        lease_seconds=KEY_STEP_LEASE_SECONDS,
+        ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
+        encode=lambda outcome: outcome.model_dump(mode="json"),
+        decode=KeyStepOutcome.model_validate,
+    )
+    if not claimed.fresh:
         _audit.info(
             "key step %s of rotation %s already completed (%s); not repeated",
             request.step.index,
             request.rotation_id,
-            previous.status.value,
+            claimed.result.status.value,
         )
-        return previous
-    lease = _Lease(ports, key, claim.owner)
-    try:
-        outcome = _apply(ports, request, lease, probe_attempts=probe_attempts, probe_delay=probe_delay)
-    except BaseException:
-        ports.idempotency.release(key, owner=claim.owner)  # never another execution's claim
-        raise
-    ports.idempotency.complete(
-        key,
-        outcome.model_dump(mode="json"),
-        now=ports.clock(),
-        ttl_seconds=IDEMPOTENCY_TTL_SECONDS,
-        owner=claim.owner,
-    )
-    return outcome
+    return claimed.result
 
 
 def _fingerprint(value: str | None) -> str | None:
@@ -285,11 +202,11 @@ def _fingerprint(value: str | None) -> str | None:
     return hashlib.sha256(value.encode("utf-8")).hexdigest() if value else None
 
 
-def _replaces_key(request: StepRequest) -> str:
+def _replaces_key(request: KeyStepRequest) -> str:
     return f"{request.idempotency_key}:replaces"
 
 
-def _replaced_fingerprint(ports: KeysPorts, request: StepRequest) -> str | None:
+def _replaced_fingerprint(ports: KeysPorts, request: KeyStepRequest) -> str | None:
     """The fingerprint of the key an earlier attempt of this step set out to replace, if any."""
     key = _replaces_key(request)
     try:
@@ -303,7 +220,7 @@ def _replaced_fingerprint(ports: KeysPorts, request: StepRequest) -> str | None:
     return None
 
 
-def _remember_replacing(ports: KeysPorts, request: StepRequest, value: str | None) -> None:
+def _remember_replacing(ports: KeysPorts, request: KeyStepRequest, value: str | None) -> None:
     """Record (as a fingerprint, never the value) which key this step is about to replace, before
     the regenerate request is sent: a host can die after Azure applied it but before the answer
     came back, and only this record tells the retry that the key already changed."""
@@ -320,24 +237,21 @@ class _Lease:
     """This execution's claim on a key step; ``renew`` raises ``LeaseLostError`` once another
     execution has taken the step over."""
 
-    ports: KeysPorts
-    key: str
-    owner: str
+    claim: Claim
+    pause: Callable[[float], None]
 
     def renew(self) -> None:
-        self.ports.idempotency.renew(
-            self.key, owner=self.owner, now=self.ports.clock(), lease_seconds=IDEMPOTENCY_LEASE_SECONDS
-        )
+        self.claim.renew()
 
     def sleep(self, seconds: float) -> None:
         """Wait between probes, keeping the claim."""
-        self.ports.sleep(seconds)
+        self.pause(seconds)
         self.renew()
 
 
 def _apply(
-    ports: KeysPorts, request: StepRequest, lease: _Lease, *, probe_attempts: int, probe_delay: timedelta
-) -> StepOutcome:
+    ports: KeysPorts, request: KeyStepRequest, lease: _Lease, *, probe_attempts: int, probe_delay: timedelta
+) -> KeyStepOutcome:
     account = request.account_id
     step = request.step
     base_tags: dict[str, str] = {}
@@ -350,10 +264,10 @@ def _apply(
                 (find_tag(current.tags, CREDENTIAL_ID) or "").lower() == step.slot.value
             )
             if mine:
-                return StepOutcome(
+                return KeyStepOutcome(
                     index=step.index,
                     slot=step.slot,
-                    status=StepStatus.ALREADY_DONE,
+                    status=KeyStepStatus.ALREADY_DONE,
                     vault_version=current.version,
                     expires_on=current.expires_on,
                     detail="this rotation already wrote the secret version",
@@ -366,10 +280,10 @@ def _apply(
                 current.version,
                 step.index,
             )
-            return StepOutcome(
+            return KeyStepOutcome(
                 index=step.index,
                 slot=step.slot,
-                status=StepStatus.SUPERSEDED,
+                status=KeyStepStatus.SUPERSEDED,
                 vault_version=current.version,
                 detail=f"the secret is at version {current.version}, not {request.expected_version}",
             )
@@ -427,7 +341,7 @@ def _apply(
     )
     old_refused: bool | None = None
     if old_value is not None and old_value != new_value:
-        old_refused = _refused(lease, info.endpoint, old_value, probe_attempts, probe_delay)
+        old_refused = _refused(ports.probe, lease, info.endpoint, old_value, attempts=probe_attempts, delay=probe_delay)
     version: str | None = None
     expires: datetime | None = None
     if step.write_vault:
@@ -452,10 +366,10 @@ def _apply(
             expires.isoformat(),
             request.rotation_id,
         )
-    return StepOutcome(
+    return KeyStepOutcome(
         index=step.index,
         slot=step.slot,
-        status=StepStatus.SUCCEEDED,
+        status=KeyStepStatus.SUCCEEDED,
         regenerated=step.regenerate,
         probed=True,
         probe_attempts=attempts,
@@ -477,7 +391,6 @@ def _prove(
     attempts: int,
     delay: timedelta,
 ) -> int:
-    from shared.ports.probe import KeyRejectedError
 
     for attempt in range(1, attempts + 1):
         try:
@@ -492,12 +405,11 @@ def _prove(
     )
 
 
-def _refused(lease: _Lease, endpoint: str, value: str, attempts: int, delay: timedelta) -> bool:
-    from shared.ports.probe import KeyRejectedError
+def _refused(probe: KeyProbe, lease: _Lease, endpoint: str, value: str, *, attempts: int, delay: timedelta) -> bool:
 
     for attempt in range(1, attempts + 1):
         try:
-            lease.ports.probe.check_key(endpoint, value)
+            probe.check_key(endpoint, value)
         except KeyRejectedError:
             return True
         if attempt < attempts:
@@ -506,96 +418,62 @@ def _refused(lease: _Lease, endpoint: str, value: str, attempts: int, delay: tim
 
 
 # --------------------------------------------------------------------------------------------
-# Key Vault events
+# the emergency rotation's policy, and the record of every rotation
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class EventDecision:
-    """What to do with one Key Vault event.
-
-    ``action`` is ``start`` (``request`` set), ``ignore`` or ``quarantine``; ``reason_code`` is
-    a stable token for logs and the quarantine record; ``reason`` says it in words.
-    """
-
-    action: str
-    reason_code: str
-    reason: str
-    request: RotationRequest | None = None
-    envelope: EventEnvelope | None = None
-
-
-def classify_key_vault_event(
-    ports: KeysPorts, event: Mapping[str, Any], *, policy: KeyPolicy, vaults: Sequence[str]
-) -> EventDecision:
-    """Decide what a Key Vault event means for Warden.
-
-    Malformed envelopes or secret-event data -> ``quarantine``. Not a ``SecretNearExpiry`` /
-    ``SecretExpired`` event, a vault Warden does not manage, a deleted secret, a secret without
-    the dual-credential tags, or a version that is no longer current ("already rotated") ->
-    ``ignore``. Otherwise -> ``start`` a scheduled rotation of the named version.
-    Raises the vault port's errors other than not-found (transient: let Event Grid redeliver).
-    """
-    try:
-        envelope = parse_envelope(event)
-    except KeyVaultEventError as exc:
-        return EventDecision("quarantine", "malformed_event", f"malformed event: {exc}")
-    if not envelope.triggers_rotation:
-        return EventDecision(
-            "ignore",
-            "not_a_rotation_event",
-            f"event type {envelope.event_type} does not start a rotation",
-            envelope=envelope,
-        )
-    try:
-        data = KeyVaultObjectData.parse(envelope.data, subject=envelope.subject)
-    except KeyVaultEventError as exc:
-        return EventDecision(
-            "quarantine", "malformed_key_vault_data", f"malformed Key Vault event data: {exc}", envelope=envelope
-        )
-    if vaults and data.vault_url.lower() not in {v.lower() for v in vaults}:
-        return EventDecision(
-            "ignore", "vault_not_managed", f"vault {data.vault_url} is not in WARDEN_KEY_VAULTS", envelope=envelope
-        )
-    try:
-        current = ports.secrets.get_secret(data.vault_url, data.object_name).meta
-    except SecretNotFoundError:
-        return EventDecision(
-            "ignore",
-            "secret_not_found",
-            f"secret {data.object_name!r} no longer exists in {data.vault_url}",
-            envelope=envelope,
-        )
-    try:
-        tags = parse_dual_credential_tags(current.tags, default_validity_days=policy.validity_days)
-    except TagError as exc:
-        return EventDecision(
-            "ignore",
-            "bad_tags",
-            f"secret {data.object_name!r} has malformed dual-credential tags: {exc}",
-            envelope=envelope,
-        )
-    if tags is None:
-        return EventDecision(
-            "ignore",
-            "not_dual_credential",
-            f"secret {data.object_name!r} has no CredentialId/ProviderAddress tags; Warden does not rotate it",
-            envelope=envelope,
-        )
-    if (current.version or "").lower() != data.version.lower():
-        return EventDecision(
-            "ignore",
-            "already_rotated",
-            f"secret {data.object_name!r} is at version {current.version}; the event named {data.version}: "
-            "already rotated",
-            envelope=envelope,
-        )
-    request = RotationRequest(
-        account_id=tags.provider_address,
-        vault_url=data.vault_url,
-        secret_name=data.object_name,
-        secret_version=data.version,
-        reason=f"{envelope.event_type.rsplit('.', 1)[-1]} for version {data.version}",
-        source="key_vault_event",
-        grace_seconds=int(policy.grace_period.total_seconds()),
-        validity_days=tags.validity_days,
+def emergency_policy(config: KeysConfig, request: EmergencyRotationRequest) -> EmergencyPolicy:
+    """The approval and exposure policy of one emergency rotation: the request's values, else the
+    policy file's (``keys`` and ``approvals`` sections)."""
+    policy = config.policy
+    return EmergencyPolicy(
+        requires_approval=policy.emergency_rotation_requires_approval
+        if request.requires_approval is None
+        else request.requires_approval,
+        both_exposed=policy.both_keys_exposed if request.both_exposed is None else request.both_exposed,
+        approval_timeout_seconds=request.approval_timeout_seconds or int(policy.approval_timeout.total_seconds()),
     )
-    return EventDecision("start", "rotation_due", request.reason, request=request, envelope=envelope)
+
+
+def record_rotation(ports: KeysPorts, result: RotationResult) -> dict[str, Any]:
+    """Append the rotation's outcome to the audit trail, once (no key values exist in it).
+
+    Needs Table Storage (Storage Table Data Contributor) for the audit table.
+    """
+    action = f"rotation.{result.status.value}"
+    audit_once(
+        ports.audit,
+        AuditEvent(
+            at=ports.clock(),
+            actor="warden",
+            action=action,
+            incident_id=result.rotation_id,
+            target=str(result.account_id),
+            reason=result.detail or result.status.value,
+            before={"secret_version": result.previous_version} if result.previous_version else None,
+            after={"secret_version": result.new_version, "active_slot": str(result.active_slot or "")}
+            if result.new_version
+            else None,
+            details={"steps": [step.model_dump(mode="json") for step in result.steps]},
+        ),
+        action,
+    )
+    with log_context(incident_id=result.rotation_id, resource_id=str(result.account_id)):
+        _audit.info(
+            "rotation %s of %s: %s (%s -> %s) %s",
+            result.rotation_id,
+            result.account_id,
+            result.status.value,
+            result.previous_version,
+            result.new_version,
+            result.detail,
+        )
+    return {"recorded": True, "status": result.status.value}
+
+
+def locate_secret(ports: KeysPorts, config: KeysConfig, request: EmergencyRotationRequest) -> RotationState | None:
+    """The account's dual-credential secret: the one the request names, else the one whose
+    ``ProviderAddress`` tag is the account in the configured vaults; ``None`` when the key is not
+    in a vault. Requires secrets/get and secrets/list."""
+    validity = request.validity_days
+    if request.vault_url and request.secret_name:
+        return read_rotation_state(ports, request.vault_url, request.secret_name, default_validity_days=validity)
+    return locate_account_secret(ports, request.account_id, config.vault_urls, default_validity_days=validity)

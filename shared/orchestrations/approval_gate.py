@@ -1,4 +1,4 @@
-"""The ``approval_gate`` sub-orchestration body: a deterministic generator over a Durable context.
+"""The ``approval_gate`` sub-orchestration body (contract: ``shared.contracts.approval``).
 
 Life of one gate (instance ``{incident_id}:approval:{step_id}``)::
 
@@ -9,7 +9,7 @@ Life of one gate (instance ``{incident_id}:approval:{step_id}``)::
         event  -> cancel the timer; check (activity reads the record)
         timer  -> check; escalate to the next level when its time came; remind
     deadline -> expire (activity: final decision, default deny)
-    close (activity: audit the outcome) -> GateResult
+    close (activity: audit the outcome) -> ApprovalOutcome
 
 The record in ``WardenApprovals`` is the truth: an event only wakes the gate, which then reads
 what the HTTP API recorded (so a forged or duplicated event cannot approve anything, and a lost
@@ -21,78 +21,76 @@ the loop. Event payloads may arrive as JSON text (SDK issue #295) and are decode
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from shared.approvals.models import event_name
+from shared.contracts.approval import (
+    ACTIVITY_CHECK,
+    ACTIVITY_CLOSE,
+    ACTIVITY_ESCALATE,
+    ACTIVITY_EXPIRE,
+    ACTIVITY_NOTIFY,
+    ACTIVITY_OPEN,
+    ApprovalOpened,
+    ApprovalOutcome,
+    ApprovalRef,
+    ApprovalRequest,
+    ApprovalState,
+    EscalateApprovalRequest,
+    ExpireApprovalRequest,
+    NotifyApproversRequest,
+    OpenApprovalRequest,
+    decision_event_name,
+)
+from shared.orchestrations.calls import call, loads
 
-__all__ = [
-    "ACTIVITY_CHECK",
-    "ACTIVITY_CLOSE",
-    "ACTIVITY_ESCALATE",
-    "ACTIVITY_EXPIRE",
-    "ACTIVITY_NOTIFY",
-    "ACTIVITY_OPEN",
-    "approval_gate",
-    "decode_event",
-]
-
-ACTIVITY_OPEN = "approval_open"
-ACTIVITY_NOTIFY = "approval_notify"
-ACTIVITY_CHECK = "approval_check"
-ACTIVITY_ESCALATE = "approval_escalate"
-ACTIVITY_EXPIRE = "approval_expire"
-ACTIVITY_CLOSE = "approval_close"
+__all__ = ["approval_gate", "decode_event"]
 
 Orchestration = Generator[Any, Any, dict[str, Any]]
 
 
 def decode_event(value: Any) -> dict[str, Any]:
     """An event payload as a dict: JSON text (SDK #295), double-encoded text, or a dict."""
-    for _ in range(3):
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return {}
-        else:
-            break
+    value = loads(value)
     return value if isinstance(value, dict) else {}
 
 
-def _input(context: Any) -> dict[str, Any]:
-    value = context.get_input()
-    return decode_event(value)
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
 def approval_gate(context: Any) -> Orchestration:
-    """Wait for a human decision on one step (see the module docstring). Output: ``GateResult``."""
-    request = _input(context)
+    """Wait for a human decision on one step (see the module docstring).
+
+    Input: ``ApprovalRequest``. Output: ``ApprovalOutcome``.
+    """
+    request = ApprovalRequest.model_validate(loads(context.get_input()))
     instance_id = str(context.instance_id)
     started = context.current_utc_datetime
-    opened = yield context.call_activity(
-        ACTIVITY_OPEN, {"instance_id": instance_id, "request": request, "requested_at": started.isoformat()}
+    opened = ApprovalOpened.model_validate(
+        loads(
+            (
+                yield call(
+                    context,
+                    ACTIVITY_OPEN,
+                    OpenApprovalRequest(instance_id=instance_id, request=request, requested_at=started),
+                )
+            )
+        )
     )
-    deadline = _when(opened["expires_at"])
-    reminder = timedelta(seconds=int(opened["reminder_seconds"]))
+    deadline = opened.expires_at
+    reminder = timedelta(seconds=opened.reminder_seconds)
     # When each escalation level is asked: the first at once, then after each level's wait.
-    level_times: list[datetime] = []
-    at = _when(opened["requested_at"])
-    for level in opened["escalation"]:
+    level_times = []
+    at = opened.requested_at
+    for spec in opened.escalation:
         level_times.append(at)
-        at = at + timedelta(seconds=int(level["wait_seconds"]))
-    level = int(opened.get("escalation_level", 0))
-    status = str(opened["status"])
-    seen = int(opened["decisions"])
+        at = at + timedelta(seconds=spec.wait_seconds)
+    level = opened.escalation_level
+    status = opened.status
+    seen = opened.decisions
     if status == "pending":
         context.set_custom_status({"stage": "awaiting_approval", "instance_id": instance_id, "level": level + 1})
-        yield context.call_activity(ACTIVITY_NOTIFY, {"instance_id": instance_id, "kind": "requested", "level": level})
+        yield call(
+            context, ACTIVITY_NOTIFY, NotifyApproversRequest(instance_id=instance_id, kind="requested", level=level)
+        )
 
     next_reminder = started + reminder
     event_task: Any = None
@@ -104,7 +102,7 @@ def approval_gate(context: Any) -> Orchestration:
         wake = min(deadline, next_reminder)
         if level + 1 < len(level_times):
             wake = min(wake, level_times[level + 1])
-        name = event_name(seen + 1)
+        name = decision_event_name(seen + 1)
         if event_task is None and muted != name:
             event_task = context.wait_for_external_event(name)
         timer = context.create_timer(wake)
@@ -117,10 +115,12 @@ def approval_gate(context: Any) -> Orchestration:
             event_task = None
         else:
             signal = {}
-        state = yield context.call_activity(ACTIVITY_CHECK, {"instance_id": instance_id, "signal": signal})
-        status = str(state["status"])
-        if int(state["decisions"]) > seen:
-            seen = int(state["decisions"])
+        state = ApprovalState.model_validate(
+            loads((yield call(context, ACTIVITY_CHECK, ApprovalRef(instance_id=instance_id, signal=signal))))
+        )
+        status = state.status
+        if state.decisions > seen:
+            seen = state.decisions
             event_task, muted = None, None
         elif by_event:
             muted = name  # nothing new behind that event: never wait on its name again
@@ -134,25 +134,29 @@ def approval_gate(context: Any) -> Orchestration:
         now = context.current_utc_datetime
         while level + 1 < len(level_times) and now >= level_times[level + 1]:
             level += 1
-            yield context.call_activity(ACTIVITY_ESCALATE, {"instance_id": instance_id, "level": level})
-            yield context.call_activity(
-                ACTIVITY_NOTIFY, {"instance_id": instance_id, "kind": "escalated", "level": level}
+            yield call(context, ACTIVITY_ESCALATE, EscalateApprovalRequest(instance_id=instance_id, level=level))
+            yield call(
+                context, ACTIVITY_NOTIFY, NotifyApproversRequest(instance_id=instance_id, kind="escalated", level=level)
             )
         if now >= next_reminder and now < deadline:
-            yield context.call_activity(
-                ACTIVITY_NOTIFY, {"instance_id": instance_id, "kind": "reminder", "level": level}
+            yield call(
+                context, ACTIVITY_NOTIFY, NotifyApproversRequest(instance_id=instance_id, kind="reminder", level=level)
             )
             while next_reminder <= now:
                 next_reminder += reminder
 
     if status == "pending":
-        state = yield context.call_activity(
-            ACTIVITY_EXPIRE, {"instance_id": instance_id, "now": context.current_utc_datetime.isoformat()}
+        expired = yield call(
+            context, ACTIVITY_EXPIRE, ExpireApprovalRequest(instance_id=instance_id, now=context.current_utc_datetime)
         )
-        status = str(state["status"])
+        status = ApprovalState.model_validate(loads(expired)).status
     context.set_custom_status({"stage": "decided", "instance_id": instance_id, "status": status})
-    result: dict[str, Any] = yield context.call_activity(ACTIVITY_CLOSE, {"instance_id": instance_id})
-    yield context.call_activity(
-        ACTIVITY_NOTIFY, {"instance_id": instance_id, "kind": "decided", "level": level, "status": status}
+    outcome = ApprovalOutcome.model_validate(
+        loads((yield call(context, ACTIVITY_CLOSE, ApprovalRef(instance_id=instance_id))))
     )
-    return result
+    yield call(
+        context,
+        ACTIVITY_NOTIFY,
+        NotifyApproversRequest(instance_id=instance_id, kind="decided", level=level, status=status),
+    )
+    return outcome.model_dump(mode="json")

@@ -8,17 +8,15 @@ so every change can be audited and undone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.resource_ids import AccountId, DeploymentId, VaultId, WorkspaceId
 
 __all__ = [
     "ActionKind",
-    "ApprovalDecision",
     "ApprovalRequirement",
     "ResponseStep",
     "StepResult",
@@ -124,28 +122,6 @@ class ResponseStep(BaseModel):
     @property
     def needs_approval(self) -> bool:
         return self.approval is not ApprovalRequirement.AUTOMATIC
-
-
-class ApprovalDecision(BaseModel):
-    """A human decision on a step, as recorded in the audit trail."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    incident_id: str = Field(min_length=1, max_length=100)
-    step_id: str = Field(min_length=1, max_length=80)
-    approved: bool
-    approver_id: str = Field(min_length=1, max_length=200)
-    approver_name: str = Field(default="", max_length=200)
-    justification: str = Field(default="", max_length=2000)
-    decided_at: datetime
-    channel: str = Field(default="api", max_length=40)
-
-    @field_validator("decided_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("expected a timezone-aware datetime (UTC)")
-        return value.astimezone(UTC)
 
 
 class StepResult(BaseModel):

@@ -1,7 +1,9 @@
 """Approvals: open, read, decide, expire — over the approval store and the audit trail.
 
-The gate's activities and the HTTP API both call ``ApprovalService``; the record in the store
-is the one truth. ``decide`` validates the principal's right to decide (``rules``), appends the
+The approval gate's activities (``open_approval``, ``notify_approvers``, ``check_approval``,
+``escalate_approval``, ``expire_approval``, ``close_approval``; ``shared.contracts.approval``)
+and the HTTP API (``shared.usecases.approvals_http``) both call ``ApprovalService``; the record in
+the store is the one truth. ``decide`` validates the principal's right to decide (``rules``), appends the
 decision with an ETag-conditional write (two approvers racing cannot both take the last slot),
 writes it to the audit trail, and returns the decision whose ``event_name(index)`` the caller
 raises on the gate instance to wake it up.
@@ -12,25 +14,48 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.approvals.models import (
-    ApprovalRecord,
-    ApprovalStatus,
-    EscalationLevelSpec,
-    GateRequest,
-    RecordedDecision,
-    gate_instance_id,
-)
+from shared.approvals.notices import approval_notice
 from shared.approvals.principal import Principal
+from shared.approvals.records import ApprovalRecord, ApprovalStatus, EscalationLevelSpec, RecordedDecision
 from shared.approvals.rules import DecisionRefusedError, check_decision, outcome, require_approver
 from shared.audit.chain import AuditEvent
+from shared.contracts.approval import (
+    ApprovalOpened,
+    ApprovalOutcome,
+    ApprovalRef,
+    ApprovalRequest,
+    ApprovalState,
+    DecidedBy,
+    EscalateApprovalRequest,
+    ExpireApprovalRequest,
+    NotifyApproversRequest,
+    OpenApprovalRequest,
+    approval_instance_id,
+)
+from shared.observability import log_context
 from shared.policy.schema import ApprovalPolicy
-from shared.ports.stores import ApprovalStore, AuditStore, ConcurrentUpdateError, StorageError
+from shared.ports.channels import Channel
+from shared.ports.stores import ApprovalStore, AuditStore, ConcurrentUpdateError, IdempotencyStore, StorageError
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.notifications import deliver
 
-__all__ = ["ApprovalService", "DecisionRefusedError", "NotFoundError"]
+__all__ = [
+    "ApprovalService",
+    "ApprovalsDeps",
+    "DecisionRefusedError",
+    "NotFoundError",
+    "check_approval",
+    "close_approval",
+    "escalate_approval",
+    "expire_approval",
+    "notify_approvers",
+    "open_approval",
+    "outcome_of",
+]
 
 _log = logging.getLogger("warden.approvals")
 _MAX_RACES = 8
@@ -50,7 +75,7 @@ class ApprovalService:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- the gate's side -------------------------------------------------------------------
-    def open(self, request: GateRequest, *, instance_id: str, requested_at: datetime) -> ApprovalRecord:
+    def open(self, request: ApprovalRequest, *, instance_id: str, requested_at: datetime) -> ApprovalRecord:
         """Record the pending approval (idempotent: a re-run returns the stored record)."""
         policy = self.policy or ApprovalPolicy()
         timeout = request.timeout_seconds or int(policy.timeout.total_seconds())
@@ -87,7 +112,7 @@ class ApprovalService:
             )
         return stored
 
-    def reminder_seconds(self, request: GateRequest) -> int:
+    def reminder_seconds(self, request: ApprovalRequest) -> int:
         policy = self.policy or ApprovalPolicy()
         return request.reminder_seconds or int(policy.reminder_interval.total_seconds())
 
@@ -147,11 +172,11 @@ class ApprovalService:
         except Exception:  # a notification log must never break the caller
             _log.exception("could not record a notification outcome on %s", instance_id)
 
-    def close(self, instance_id: str) -> dict[str, Any]:
+    def close(self, instance_id: str) -> ApprovalOutcome:
         """The gate's output for a decided record, with the outcome audited once (and any recorded
         decision whose audit record was lost, first: see ``_audit_decisions``)."""
         record = self.get_record(instance_id)
-        result = record.result()
+        result = outcome_of(record)
         self._audit_decisions(record)
         self._audit_once(
             record,
@@ -160,7 +185,7 @@ class ApprovalService:
             reason=f"gate finished: {record.status.value}",
             details={"instance_id": instance_id, "approved": result.approved},
         )
-        return result.model_dump(mode="json")
+        return result
 
     # -- the people's side -----------------------------------------------------------------
     def pending(self, principal: Principal) -> list[ApprovalRecord]:
@@ -173,7 +198,7 @@ class ApprovalService:
 
     def show(self, principal: Principal, incident_id: str, step_id: str) -> ApprovalRecord:
         require_approver(principal, self.approver_role)
-        record = self.store.get(gate_instance_id(incident_id, step_id))
+        record = self.store.get(approval_instance_id(incident_id, step_id))
         if record is None:
             raise NotFoundError(f"no approval for step {step_id!r} of incident {incident_id!r}")
         return record
@@ -195,7 +220,7 @@ class ApprovalService:
             raise ValueError("justification is required: say why you approve or reject this step")
         if len(justification) > 2000:
             raise ValueError("justification is longer than 2000 characters")
-        instance_id = gate_instance_id(incident_id, step_id)
+        instance_id = approval_instance_id(incident_id, step_id)
         for _ in range(_MAX_RACES):
             record = self.store.get(instance_id)
             if record is None:
@@ -222,7 +247,7 @@ class ApprovalService:
                 updated = self.store.update(record.model_copy(update=update))
             except ConcurrentUpdateError:
                 continue  # someone decided at the same moment: re-read and re-check
-            self.audit.append_once(_decision_event(updated, decision, status), _decision_key(decision))
+            audit_once(self.audit, _decision_event(updated, decision, status), _decision_key(decision))
             _log.info(
                 "approval %s of %s step %s by %s via %s -> %s",
                 "granted" if approve else "refused",
@@ -242,13 +267,14 @@ class ApprovalService:
         between recording it and auditing it, and the record is the truth."""
         for index, decision in enumerate(record.decisions, start=1):
             status = outcome(record, record.decisions[:index])
-            if self.audit.append_once(_decision_event(record, decision, status, late=True), _decision_key(decision)):
+            if audit_once(self.audit, _decision_event(record, decision, status, late=True), _decision_key(decision)):
                 _log.warning("audited decision %s of %s late", decision.decision_id, record.instance_id)
 
     def _audit_once(
         self, record: ApprovalRecord, *, action: str, actor: str, reason: str, details: dict[str, Any]
     ) -> None:
-        self.audit.append_once(
+        audit_once(
+            self.audit,
             AuditEvent(
                 at=self.clock(),
                 actor=actor,
@@ -258,7 +284,7 @@ class ApprovalService:
                 reason=reason,
                 details={"step_id": record.step_id, **details},
             ),
-            f"approval|{record.incident_id}|{record.step_id}|{action}",
+            f"approval|{record.step_id}|{action}",
         )
 
 
@@ -290,3 +316,108 @@ def _decision_event(
         reason=decision.justification,
         details=details,
     )
+
+
+def outcome_of(record: ApprovalRecord) -> ApprovalOutcome:
+    """The gate's output for a decided record."""
+    if record.status is ApprovalStatus.PENDING:
+        raise ValueError(f"approval {record.instance_id} is still pending")
+    return ApprovalOutcome(
+        approved=record.status in (ApprovalStatus.APPROVED, ApprovalStatus.AUTO),
+        decided_by=tuple(
+            DecidedBy(
+                approver_id=d.approver_id,
+                approver_name=d.approver_name,
+                decided_at=d.decided_at.astimezone(UTC).isoformat(),
+                justification=d.justification,
+                channel=d.channel,
+            )
+            for d in record.decisions
+        ),
+        reason=record.status.value,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# what the approvals handlers get, and the gate's activities
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ApprovalsDeps:
+    """What the approval gate, API and page need (``shared.bootstrap.Container.approvals_deps``)."""
+
+    service: ApprovalService
+    idempotency: IdempotencyStore
+    channels: list[Channel] = field(default_factory=list)
+    link_key: bytes | None = None
+    base_url: str | None = None
+    approver_role: str = "Warden.Approver"
+    notify_attempts: int = 3
+    notify_backoff: float = 0.5
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    csrf_key: bytes = b""
+
+
+def _state(record: ApprovalRecord) -> ApprovalState:
+    return ApprovalState(status=record.status.value, decisions=len(record.decisions))
+
+
+def open_approval(deps: ApprovalsDeps, request: OpenApprovalRequest) -> ApprovalOpened:
+    """``approval_open``: record the pending approval (idempotent). Needs Table Storage."""
+    with log_context(incident_id=request.request.incident_id):
+        record = deps.service.open(request.request, instance_id=request.instance_id, requested_at=request.requested_at)
+    return ApprovalOpened(
+        **_state(record).model_dump(),
+        requested_at=record.requested_at,
+        expires_at=record.expires_at,
+        reminder_seconds=deps.service.reminder_seconds(request.request),
+        escalation=record.escalation,
+        escalation_level=record.escalation_level,
+    )
+
+
+def notify_approvers(deps: ApprovalsDeps, request: NotifyApproversRequest) -> list[dict[str, Any]]:
+    """``approval_notify``: tell the approvers (Event Grid CloudEvent + Teams card); retried,
+    recorded on the approval, never raises (a notification never blocks the gate or containment)."""
+    instance_id = request.instance_id
+    try:
+        record = deps.service.get_record(instance_id)
+        notice = approval_notice(
+            record,
+            kind=request.kind,
+            level=request.level,
+            default_role=deps.approver_role,
+            base_url=deps.base_url,
+            link_key=deps.link_key,
+            now=deps.clock(),
+        )
+        statuses = [
+            s.as_dict()
+            for s in deliver(deps.channels, notice, attempts=deps.notify_attempts, backoff=deps.notify_backoff)
+        ]
+    except Exception as exc:  # never block the gate (or containment) on a notification
+        _log.exception("approval notification for %s failed", instance_id)
+        statuses = [{"channel": "all", "ok": False, "attempts": 0, "error": type(exc).__name__}]
+    entry = {"kind": request.kind, "level": request.level, "at": deps.clock().isoformat(), "results": statuses}
+    deps.service.record_notification(instance_id, entry)
+    return statuses
+
+
+def check_approval(deps: ApprovalsDeps, request: ApprovalRef) -> ApprovalState:
+    """``approval_check``: the approval's status and decision count, read from the store (the truth)."""
+    return _state(deps.service.get_record(request.instance_id))
+
+
+def escalate_approval(deps: ApprovalsDeps, request: EscalateApprovalRequest) -> bool:
+    """``approval_escalate``: mark the approval as escalated to ``request.level``."""
+    deps.service.escalated(request.instance_id, request.level)
+    return True
+
+
+def expire_approval(deps: ApprovalsDeps, request: ExpireApprovalRequest) -> ApprovalState:
+    """``approval_expire``: apply the final decision (default deny) if nobody decided in time; audited."""
+    return _state(deps.service.expire(request.instance_id, now=request.now))
+
+
+def close_approval(deps: ApprovalsDeps, request: ApprovalRef) -> ApprovalOutcome:
+    """``approval_close``: the gate's outcome, audited once."""
+    return deps.service.close(request.instance_id)

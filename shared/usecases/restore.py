@@ -14,28 +14,36 @@ Already restored state is ``NO_OP``. Permissions: as for the actions (``accounts
 
 from __future__ import annotations
 
-from dataclasses import replace
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.audit.chain import AuditEvent
+from shared.contracts.incident import (
+    RESTORE_ORCHESTRATOR,
+    RestoreInput,
+    RestoreItem,
+    RestorePlan,
+    RestorePlanRequest,
+    RestoreStepRequest,
+    restore_instance_id,
+)
 from shared.policy import owners_for
 from shared.ports.cognitive import AccountPatch, CognitiveError, CognitiveNotFoundError, CognitiveTransientError
-from shared.ports.stores import AlreadyCompletedError, AlreadyInProgressError, Snapshot
+from shared.ports.durable import Orchestrations
+from shared.ports.stores import Snapshot
 from shared.resource_ids import AccountId, DeploymentId, parse_resource_id
-from shared.response.actions import (
-    INCIDENT_TAG,
-    LEASE_SECONDS,
-    StepInProgressError,
-    deployment_from_dict,
-    deployment_to_dict,
-)
-from shared.response.models import RestoreItem, RestorePlan
-from shared.response.ports import ResponsePorts, audit_once
-from shared.response.triage import approval_settings
-from shared.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from shared.response.steps import ActionKind, ApprovalRequirement, ResponseStep, StepResult, StepStatus
+from shared.usecases.audit_trail import audit_once
+from shared.usecases.claimed_step import run_step
+from shared.usecases.containment import INCIDENT_TAG, deployment_from_dict, deployment_to_dict
+from shared.usecases.response_ports import ResponsePorts
+from shared.usecases.triage import approval_settings
 
-__all__ = ["plan_restore", "restore_step"]
+_log = logging.getLogger("warden.restore")
 
-RESULT_TTL_SECONDS = 90 * 86_400
+__all__ = ["RestoreRequested", "plan_restore", "request_restore", "restore_step"]
 
 
 def _step_of(snapshot: Snapshot) -> ResponseStep:
@@ -49,9 +57,11 @@ def _step_of(snapshot: Snapshot) -> ResponseStep:
     )
 
 
-def plan_restore(ports: ResponsePorts, incident_id: str) -> RestorePlan:
-    """What a restore of ``incident_id`` would re-apply (every reversible snapshot)."""
-    policy = ports.policy()
+def plan_restore(ports: ResponsePorts, request: RestorePlanRequest) -> RestorePlan:
+    """What a restore of the incident would re-apply (every reversible snapshot); audits the
+    request once per restore run (``restore.requested``). Needs Table Storage."""
+    incident_id = request.incident_id
+    policy = ports.policy
     items = tuple(
         RestoreItem(step=_step_of(s), taken_at=s.taken_at)
         for s in ports.snapshots.list(incident_id)
@@ -67,13 +77,26 @@ def plan_restore(ports: ResponsePorts, incident_id: str) -> RestorePlan:
         if items
         else f"incident {incident_id} has no restorable snapshot"
     )
-    return RestorePlan(
+    plan = RestorePlan(
         incident_id=incident_id,
         items=items,
         approvals=approval_settings(policy),
         owners=owners,
         explanation=explanation[:2000],
     )
+    audit_once(
+        ports.audit,
+        AuditEvent(
+            at=ports.clock(),
+            actor=(request.requested_by or "unknown")[:300],
+            action="restore.requested",
+            incident_id=incident_id,
+            reason=(request.reason or plan.explanation)[:2000],
+            details={"steps": [i.step.id for i in plan.items]},
+        ),
+        f"restore.requested:{request.run}",
+    )
+    return plan
 
 
 def _result(step: ResponseStep, status: StepStatus, detail: str, **kw: object) -> StepResult:
@@ -170,47 +193,36 @@ def _apply(ports: ResponsePorts, snapshot: Snapshot, step: ResponseStep) -> Step
     return _result(step, StepStatus.SKIPPED, f"{step.action.value} cannot be restored")
 
 
-def restore_step(
-    ports: ResponsePorts, incident_id: str, step: ResponseStep, *, approved_by: tuple[str, ...] = ()
-) -> StepResult:
-    """Re-apply the snapshot of ``step``, once (idempotency key ``restore:{incident}:{step}``),
-    and audit it. A permanent Azure failure gives ``FAILED`` (and releases the key so a re-run can
-    retry); a transient one (``CognitiveTransientError``) and a step another run holds
-    (``StepInProgressError``: its claim lasts ``LEASE_SECONDS``, so a host that died with it frees
-    it quickly) are raised for the orchestrator's retry policy. Every restore re-reads the state
-    first, so a repeated attempt is a ``NO_OP``."""
-    key = f"restore:{incident_id}:{step.id}"
-    now = ports.clock()
+def _attempt(ports: ResponsePorts, incident_id: str, step: ResponseStep) -> StepResult:
+    snapshot = ports.snapshots.get(incident_id, step.id)
     try:
-        claim = ports.idempotency.begin(key, now=now, lease_seconds=LEASE_SECONDS)
-    except AlreadyCompletedError as done:
-        return StepResult.model_validate(done.result["result"])
-    except AlreadyInProgressError as busy:
-        raise StepInProgressError(f"restore step {step.id} of {incident_id} is running elsewhere") from busy
-    try:
-        snapshot = ports.snapshots.get(incident_id, step.id)
-        try:
-            if snapshot is None:
-                result = _result(step, StepStatus.SKIPPED, "no snapshot for this step")
-            else:
-                result = _apply(ports, snapshot, step)
-        except CognitiveTransientError:
-            raise  # released below; the orchestrator's retry restores the step again
-        except CognitiveError as exc:
-            result = _result(step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
-    except BaseException:
-        ports.idempotency.release(key, owner=claim.owner)
-        raise
-    if result.status is StepStatus.FAILED:
-        ports.idempotency.release(key, owner=claim.owner)
-    else:
-        ports.idempotency.complete(
-            key,
-            {"result": result.model_dump(mode="json")},
-            now=ports.clock(),
-            ttl_seconds=RESULT_TTL_SECONDS,
-            owner=claim.owner,
-        )
+        if snapshot is None:
+            return _result(step, StepStatus.SKIPPED, "no snapshot for this step")
+        return _apply(ports, snapshot, step)
+    except CognitiveTransientError:
+        raise  # the claim is released; the orchestrator's retry restores the step again
+    except CognitiveError as exc:
+        return _result(step, StepStatus.FAILED, "the Azure call failed", error=str(exc)[:2000])
+
+
+def restore_step(ports: ResponsePorts, request: RestoreStepRequest) -> StepResult:
+    """Re-apply the snapshot of ``request.step``, once (claim ``restore:{incident}:{step}``,
+    ``shared.usecases.claimed_step``), and audit it. A permanent Azure failure gives ``FAILED``
+    (and releases the claim so a re-run can retry); a transient one (``CognitiveTransientError``)
+    and a step another run holds (``StepInProgressError``: its claim lasts ``STEP_LEASE_SECONDS``,
+    so a host that died with it frees it quickly) are raised for the orchestrator's retry policy.
+    Every restore re-reads the state first, so a repeated attempt is a ``NO_OP``."""
+    incident_id, step = request.incident_id, request.step
+    claimed = run_step(
+        ports.idempotency,
+        f"restore:{incident_id}:{step.id}",
+        lambda: _attempt(ports, incident_id, step),
+        clock=ports.clock,
+        busy=f"restore step {step.id} of {incident_id} is running elsewhere",
+    )
+    result = claimed.result
+    if not claimed.fresh:
+        return result
     action = f"restore.{result.status.value}"
     audit_once(
         ports.audit,
@@ -223,8 +235,52 @@ def restore_step(
             reason=(result.error or result.detail or result.status.value)[:2000],
             before=result.before,
             after=result.after,
-            details={"step_id": step.id, "action": step.action.value, "approved_by": list(approved_by)},
+            details={"step_id": step.id, "action": step.action.value, "approved_by": list(request.approved_by)},
         ),
         f"{action}:{step.id}",
     )
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# POST /api/incidents/{id}/restore
+# --------------------------------------------------------------------------------------------
+_INCIDENT_ID = re.compile(r"^[A-Za-z0-9_\-.]{1,100}$")
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreRequested:
+    """What a restore request came to: an error to answer (``status``, ``error``), or the restore
+    orchestration's ``instance_id`` (started now, or already running)."""
+
+    status: int
+    error: str = ""
+    instance_id: str = ""
+
+
+async def request_restore(
+    orchestrations: Orchestrations, incident_id: str, body: Any, *, principal_name: str | None
+) -> RestoreRequested:
+    """Start ``restore_incident`` for the incident unless a restore is already running.
+
+    ``body`` is the request's decoded JSON (``{"requested_by", "reason"}``, optional; ``None``
+    when it was not JSON). 400 for a malformed id or body, 404 when no such incident exists.
+    """
+    if not _INCIDENT_ID.match(incident_id):
+        return RestoreRequested(400, f"{incident_id!r} is not an incident id (inc-… from the incident list)")
+    if body is None:
+        return RestoreRequested(400, 'the body must be JSON: {"requested_by": ..., "reason": ...}')
+    fields = body if isinstance(body, dict) else {}
+    if await orchestrations.status(incident_id) is None:
+        return RestoreRequested(404, f"no incident {incident_id}")
+    instance = restore_instance_id(incident_id)
+    current = await orchestrations.status(instance)
+    if current is None or current.runtime_status not in {"Running", "Pending"}:
+        payload = RestoreInput(
+            incident_id=incident_id,
+            requested_by=str(principal_name or fields.get("requested_by") or "api")[:300],
+            reason=str(fields.get("reason") or "")[:1000],
+        )
+        await orchestrations.start(RESTORE_ORCHESTRATOR, instance, payload.model_dump(mode="json"))
+        _log.info("restore of %s requested by %s", incident_id, payload.requested_by)
+    return RestoreRequested(202, instance_id=instance)

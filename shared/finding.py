@@ -1,9 +1,10 @@
-"""Core domain types: ``Finding`` (one thing Warden noticed) and ``Incident`` (what it does about it).
+"""``Finding``: one thing Warden noticed, the input of every incident.
 
 Every finding source (Defender alerts, key hygiene, KQL anomalies, resource-write events,
 Key Vault expiry events, posture checks) produces ``Finding`` objects; one incident
-orchestration consumes them. Both types are immutable pydantic models, so they validate on
-construction and serialise to JSON for Durable Functions inputs and outputs.
+orchestration consumes them (an incident is that orchestration; its instance id derives from its
+first finding: ``incident_instance_id``). ``Finding`` is an immutable pydantic model, so it
+validates on construction and serialises to JSON for Durable Functions inputs and outputs.
 
 Evidence values come from attacker-controlled text (alert descriptions, prompts, user
 agents): they are stored as data, size-limited, and must be escaped by every renderer.
@@ -25,8 +26,6 @@ __all__ = [
     "MAX_EVIDENCE_BYTES",
     "Finding",
     "FindingSource",
-    "Incident",
-    "IncidentStatus",
     "Severity",
     "UtcDatetime",
     "incident_instance_id",
@@ -148,53 +147,3 @@ def incident_instance_id(key: str) -> str:
     """
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
     return f"inc-{digest}"
-
-
-class IncidentStatus(StrEnum):
-    """Lifecycle of an incident."""
-
-    OPEN = "open"
-    AWAITING_APPROVAL = "awaiting_approval"
-    RESPONDING = "responding"
-    CLOSED = "closed"
-    FAILED = "failed"
-
-
-class Incident(BaseModel):
-    """A response to one or more related findings on one resource.
-
-    ``id`` is the orchestration instance id. ``findings`` holds every finding that joined the
-    incident (duplicates are recorded once, by dedupe key).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-:.]+$")
-    resource: AccountId | DeploymentId | VaultId | WorkspaceId | None = None
-    severity: Severity
-    status: IncidentStatus = IncidentStatus.OPEN
-    findings: tuple[Finding, ...] = Field(min_length=1)
-    opened_at: UtcDatetime
-    closed_at: UtcDatetime | None = None
-
-    @classmethod
-    def open(cls, finding: Finding, *, at: datetime) -> Incident:
-        """Open an incident for its first finding."""
-        return cls(
-            id=finding.instance_id,
-            resource=finding.resource,
-            severity=finding.severity,
-            findings=(finding,),
-            opened_at=at,
-        )
-
-    def with_finding(self, finding: Finding) -> Incident:
-        """This incident with ``finding`` added (no-op for a duplicate dedupe key)."""
-        if any(f.dedupe_key == finding.dedupe_key for f in self.findings):
-            return self
-        severity = max(self.severity, finding.severity, key=lambda s: s.rank)
-        return self.model_copy(update={"findings": (*self.findings, finding), "severity": severity})
-
-    @property
-    def dedupe_keys(self) -> frozenset[str]:
-        return frozenset(f.dedupe_key for f in self.findings)
